@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The Newsflow services on this machine, without Docker: the ingestion API,
+# the search API + UI, and the stream workers (one per stage unless told
+# otherwise, e.g. `ENTITIES_WORKERS=2 services.sh start`).
+#
+#   services.sh start    start what is not running; wait until each answers
+#   services.sh stop     SIGTERM every service (workers finish their batch)
+#   services.sh status   what runs, with pids and ports
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+STACK_DIR="${NEWSFLOW_STACK_DIR:-$repo/.stack}"
+VENV="${NEWSFLOW_VENV:-$repo/.venv}"
+run_dir="$STACK_DIR/run"
+log_dir="$STACK_DIR/logs"
+newsflow="$VENV/bin/newsflow"
+INGESTION_PORT="${NEWSFLOW_INGESTION_PORT:-8001}"
+SEARCH_PORT="${NEWSFLOW_SEARCH_PORT:-8000}"
+CLEANING_WORKERS="${CLEANING_WORKERS:-1}"
+ENTITIES_WORKERS="${ENTITIES_WORKERS:-1}"
+INDEXER_WORKERS="${INDEXER_WORKERS:-1}"
+mkdir -p "$run_dir" "$log_dir"
+
+# A local API key, made once, so that `make run` works with no configuration.
+key_file="$STACK_DIR/api-key"
+if [[ -z "${NEWSFLOW_INGESTION_API_KEYS:-}" ]]; then
+  [[ -f "$key_file" ]] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$key_file")
+  export NEWSFLOW_INGESTION_API_KEYS
+  NEWSFLOW_INGESTION_API_KEYS="$(cat "$key_file")"
+fi
+
+pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_http() {
+  local name="$1" url="$2" log="$3" deadline=$((SECONDS + 120))
+  until curl -fsS "$url" >/dev/null 2>&1; do
+    if (( SECONDS > deadline )); then
+      echo "services: $name did not answer $url within 120s; last lines of $log:" >&2
+      tail -n 30 "$log" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+start_one() {
+  # start_one NAME HEALTH-URL COMMAND...
+  local name="$1" url="$2"; shift 2
+  local pidfile="$run_dir/$name.pid" log="$log_dir/$name.log"
+  if pid_alive "$pidfile"; then
+    echo "$name already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  nohup "$@" >>"$log" 2>&1 &
+  echo $! >"$pidfile"
+  wait_http "$name" "$url" "$log"
+  echo "$name started (pid $(cat "$pidfile"); log $log)"
+}
+
+start() {
+  "$newsflow" topics create >/dev/null
+  start_one ingestion "http://127.0.0.1:$INGESTION_PORT/healthz" \
+    "$newsflow" api ingestion --port "$INGESTION_PORT"
+  start_one search "http://127.0.0.1:$SEARCH_PORT/healthz" \
+    "$newsflow" api search --port "$SEARCH_PORT"
+  local stage count i port base
+  for stage in cleaning entities indexer; do
+    case "$stage" in
+      cleaning) count=$CLEANING_WORKERS; base=6110 ;;
+      entities) count=$ENTITIES_WORKERS; base=6120 ;;
+      indexer) count=$INDEXER_WORKERS; base=6130 ;;
+    esac
+    for ((i = 1; i <= count; i++)); do
+      port=$((base + i))
+      start_one "$stage-$i" "http://127.0.0.1:$port/healthz" \
+        "$newsflow" worker "$stage" --web-port "$port"
+    done
+  done
+}
+
+stop() {
+  local pidfile pid
+  for pidfile in "$run_dir"/{ingestion,search,cleaning-*,entities-*,indexer-*}.pid; do
+    [[ -f "$pidfile" ]] || continue
+    if pid_alive "$pidfile"; then
+      pid="$(cat "$pidfile")"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL "$pid" 2>/dev/null || true
+      echo "$(basename "$pidfile" .pid) stopped"
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+status() {
+  local pidfile
+  for pidfile in "$run_dir"/{ingestion,search,cleaning-*,entities-*,indexer-*}.pid; do
+    [[ -f "$pidfile" ]] || continue
+    if pid_alive "$pidfile"; then echo "$(basename "$pidfile" .pid)  up  pid $(cat "$pidfile")"
+    else echo "$(basename "$pidfile" .pid)  down"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: services.sh start|stop|status" >&2; exit 2 ;;
+esac

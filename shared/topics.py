@@ -1,0 +1,107 @@
+"""The one registry of Newsflow topics: name, partitions, key, value model, DLQ.
+
+Everything that creates, produces to or consumes from a topic looks it up
+here, so a topic's contract is written down once. ``namespace`` prefixes every
+name so that tests (and side-by-side deployments) never share topics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from shared.contracts import (
+    CleanArticleV1,
+    DeadLetterV1,
+    EnrichedArticleV1,
+    IndexedArticleV1,
+    RawArticleV1,
+)
+
+DEFAULT_PARTITIONS = 6
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic's contract. ``name`` is the logical name; ``full_name``
+    applies a namespace."""
+
+    name: str
+    value_model: type[BaseModel]
+    description: str
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    key: str = "article_id"
+    partitions: int = DEFAULT_PARTITIONS
+    dlq: str | None = None
+    config: dict[str, str] = field(default_factory=dict)
+
+    def full_name(self, namespace: str = "") -> str:
+        return f"{namespace}{self.name}"
+
+    def full_dlq(self, namespace: str = "") -> str | None:
+        return f"{namespace}{self.dlq}" if self.dlq else None
+
+
+# Dead letters are kept a month: long enough to fix a cause and replay.
+_DLQ_CONFIG = {"retention.ms": str(30 * 24 * 3600 * 1000)}
+
+RAW = TopicSpec(
+    name="articles.raw",
+    value_model=RawArticleV1,
+    description="Articles as received (HTML or scraped text) with metadata hints.",
+    producers=("ingestion",),
+    consumers=("cleaning",),
+    dlq="articles.raw.dlq",
+)
+CLEAN = TopicSpec(
+    name="articles.clean",
+    value_model=CleanArticleV1,
+    description="The article body alone, boilerplate removed, with metadata.",
+    producers=("cleaning",),
+    consumers=("entities",),
+    dlq="articles.clean.dlq",
+)
+ENRICHED = TopicSpec(
+    name="articles.enriched",
+    value_model=EnrichedArticleV1,
+    description="Clean articles with their named entities; the indexer's input.",
+    producers=("entities",),
+    consumers=("indexer",),
+    dlq="articles.enriched.dlq",
+)
+INDEXED = TopicSpec(
+    name="articles.indexed",
+    value_model=IndexedArticleV1,
+    description="One notice per article made searchable, for subscribers.",
+    producers=("indexer",),
+    consumers=(),
+)
+RAW_DLQ = TopicSpec(
+    name="articles.raw.dlq",
+    value_model=DeadLetterV1,
+    description="Messages of articles.raw the cleaning stage could not process.",
+    producers=("cleaning",),
+    consumers=("operators",),
+    config=_DLQ_CONFIG,
+)
+CLEAN_DLQ = TopicSpec(
+    name="articles.clean.dlq",
+    value_model=DeadLetterV1,
+    description="Messages of articles.clean the entities stage could not process.",
+    producers=("entities",),
+    consumers=("operators",),
+    config=_DLQ_CONFIG,
+)
+ENRICHED_DLQ = TopicSpec(
+    name="articles.enriched.dlq",
+    value_model=DeadLetterV1,
+    description="Messages of articles.enriched the indexer could not process.",
+    producers=("indexer",),
+    consumers=("operators",),
+    config=_DLQ_CONFIG,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (RAW, CLEAN, ENRICHED, INDEXED, RAW_DLQ, CLEAN_DLQ, ENRICHED_DLQ)
+BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}

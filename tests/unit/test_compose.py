@@ -1,0 +1,49 @@
+"""docker-compose.yml cannot run here (no Docker engine); at least check
+that it declares every service with its port and a healthcheck, and that
+services wait for healthy dependencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+NEWSFLOW = {"ingestion", "cleaning", "entities", "indexer", "search"}
+SERVERS = {"kafka": "9092", "elasticsearch": "9200", "redis": "6379"}
+
+
+def load() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_every_service_is_declared_with_a_healthcheck() -> None:
+    services = load()["services"]
+    assert NEWSFLOW | set(SERVERS) <= set(services)
+    for name in NEWSFLOW | set(SERVERS):
+        check = services[name].get("healthcheck")
+        assert check and check.get("test"), f"{name} has no healthcheck"
+
+
+def test_servers_publish_their_ports_and_use_official_images() -> None:
+    services = load()["services"]
+    for name, port in SERVERS.items():
+        assert any(str(p).endswith(f":{port}") for p in services[name]["ports"]), name
+    assert services["kafka"]["image"].startswith("apache/kafka:4.")
+    assert services["elasticsearch"]["image"].split(":")[-1].startswith("8.19")
+
+
+def test_newsflow_services_share_one_dockerfile_and_wait_for_healthy_servers() -> None:
+    services = load()["services"]
+    for name in NEWSFLOW:
+        svc = services[name]
+        assert svc["build"]["dockerfile"] == "deploy/Dockerfile"
+        for server in SERVERS:
+            assert svc["depends_on"][server]["condition"] == "service_healthy", (name, server)
+    assert (REPO / "deploy" / "Dockerfile").exists()
+
+
+def test_api_ports_are_published() -> None:
+    services = load()["services"]
+    assert "8000:8000" in services["search"]["ports"]
+    assert "8001:8001" in services["ingestion"]["ports"]
