@@ -101,6 +101,11 @@ class CleanArticleV1(Contract):
     credit: list[str] = Field(
         default_factory=list, description="Agencies credited, e.g. ['AFP'] for 'The world with AFP'."
     )
+    related: list[str] = Field(
+        default_factory=list,
+        description="Headlines of other stories the page inlined in the article ('Read also' "
+        "teasers): kept out of the body; the entities stage reads them too.",
+    )
     word_count: int = Field(ge=0)
     fingerprint: str = Field(
         pattern=r"^[0-9a-f]{16}$", description="64-bit SimHash of the body, for near-duplicates."
@@ -120,7 +125,9 @@ class EntityV1(Contract):
     count: int = Field(ge=1)
     surface_forms: list[str] = Field(default_factory=list)
     offsets: list[tuple[int, int]] = Field(
-        default_factory=list, description="[start, end) character offsets into the body text."
+        default_factory=list,
+        description="[start, end) character offsets of its mentions in the body text; "
+        "mentions in the related headlines count in `count` but have no offsets.",
     )
 
 

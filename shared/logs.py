@@ -4,24 +4,35 @@ every service with a grep."""
 
 from __future__ import annotations
 
-import logging
-import sys
+import logging.config
+from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+# Library chatter at INFO drowns the pipeline's own lines.
+_NOISY = ("aiokafka", "kafka", "elastic_transport", "faust", "mode", "httpx", "uvicorn.error")
+
+
+def logging_config(level: str = "INFO", service: str = "newsflow") -> dict[str, Any]:
+    """A dictConfig for the JSON logs; Faust's worker takes it as is."""
+    quiet = level if logging.getLevelName(level) > logging.WARNING else "WARNING"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+                "static_fields": {"service": service},
+            }
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                       "stream": "ext://sys.stderr"}
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {name: {"level": quiet} for name in _NOISY},
+    }
 
 
 def configure_logging(level: str = "INFO", service: str = "newsflow") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            static_fields={"service": service},
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # Library chatter at INFO drowns the pipeline's own lines.
-    for noisy in ("aiokafka", "kafka", "elastic_transport", "faust", "mode", "httpx"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.config.dictConfig(logging_config(level, service))

@@ -40,6 +40,7 @@ from faust.types import EventT
 from pydantic import BaseModel, ValidationError
 
 from shared import metrics
+from shared.logs import logging_config
 from shared.contracts import DeadLetterV1, Stage
 from shared.settings import WorkerSettings
 from shared.status import StageName, StatusStore
@@ -125,6 +126,8 @@ def build_app(stage: Stage, settings: WorkerSettings, web_port: int) -> faust.Ap
         consumer_max_fetch_size=8_000_000,
         key_serializer="raw",
         value_serializer="raw",
+        logging_config=logging_config(settings.log_level, f"newsflow-{stage}"),
+        worker_redirect_stdouts=False,
     )
 
 

@@ -98,6 +98,5 @@ def run_stage(
                          done_status=done_status)
     install_web_routes(app, runner, status)
     log.info("starting", extra={"stage": stage, "group": app.conf.id, "web_port": web_port})
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(),
-                          loghandlers=logging.getLogger().handlers)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower())
     worker.execute_from_commandline()

@@ -1,0 +1,180 @@
+"""Score the cleaning stage on the article-extraction evaluation set (``make eval``).
+
+Runs our cleaner on both inputs of every page (the served HTML through
+``extract_from_html``, the already-scraped text through ``extract_from_text``) and,
+in the same run, the reference methods the evaluation README lists, so the table
+compares figures measured on the same machine with the same library versions:
+
+* html: ``trafilatura.extract`` with its defaults;
+* text: nothing removed;
+* text: each line wrapped in ``<p>``, then trafilatura;
+* text: each line wrapped in ``<p>``, then jusText with the English stoplist.
+
+Prints a markdown table and writes ``bench/results/cleaning.json`` with our
+figures per input (and the reference rows under ``"reference"``). The metric is
+:mod:`services.cleaning.evaluation`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Run as a script (`python bench/eval_cleaning.py`), the repo root is not on the
+# path; the package may also not be installed in editable mode.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from services.cleaning.evaluation import Scores, evaluate  # noqa: E402 (path set up above)
+from services.cleaning.extract import (  # noqa: E402 (path set up above)
+    ExtractionError,
+    extract_from_html,
+    extract_from_text,
+)
+
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "extraction"
+RESULTS_PATH = REPO_ROOT / "bench" / "results" / "cleaning.json"
+
+
+def load_pages(data_dir: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(ground truth, html, text) keyed by page id; exits with a clear message if incomplete."""
+    truth_path = data_dir / "ground-truth.json"
+    if not truth_path.is_file():
+        sys.exit(
+            f"evaluation data not found: {truth_path} is missing.\n"
+            f"Pass --data-dir pointing at the folder holding ground-truth.json, html/ and text/."
+        )
+    truth = {k: v.get("articleBody") or "" for k, v in json.loads(truth_path.read_text()).items()}
+    htmls: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    missing: list[str] = []
+    for page_id in truth:
+        html_path = data_dir / "html" / f"{page_id}.html.gz"
+        text_path = data_dir / "text" / f"{page_id}.txt"
+        if not html_path.is_file() or not text_path.is_file():
+            missing.append(page_id)
+            continue
+        with gzip.open(html_path, "rt", encoding="utf-8", errors="replace") as f:
+            htmls[page_id] = f.read()
+        texts[page_id] = text_path.read_text(encoding="utf-8", errors="replace")
+    if missing:
+        sys.exit(f"{len(missing)} pages lack html/ or text/ files in {data_dir}, e.g. {missing[0]}")
+    return truth, htmls, texts
+
+
+def run(pages: dict[str, str], method: Callable[[str], str]) -> dict[str, str]:
+    """Apply a method to every page; a page it rejects counts as an empty prediction."""
+    out: dict[str, str] = {}
+    for page_id, content in pages.items():
+        try:
+            out[page_id] = method(content)
+        except ExtractionError:
+            out[page_id] = ""
+    return out
+
+
+def lines_as_paragraphs(text: str) -> str:
+    """The README's reference conversion: each non-empty line becomes one ``<p>``."""
+    paragraphs = "".join(
+        f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip()
+    )
+    return f"<html><body>{paragraphs}</body></html>"
+
+
+def trafilatura_defaults(page: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(page) or ""
+
+
+def justext_english(page: str) -> str:
+    import justext
+
+    paragraphs = justext.justext(page, justext.get_stoplist("English"))
+    return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"folder with ground-truth.json, html/ and text/ (default: {DEFAULT_DATA_DIR})",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS_PATH, help="where to write the JSON figures"
+    )
+    args = parser.parse_args(argv)
+
+    truth, htmls, texts = load_pages(args.data_dir)
+    print(f"{len(truth)} pages from {args.data_dir}", file=sys.stderr)
+
+    methods: list[tuple[str, str, bool, Callable[[], dict[str, str]]]] = [
+        # (input, method, ours?, predictions)
+        ("html", "newsflow extract_from_html", True, lambda: run(htmls, _ours_html)),
+        ("html", "trafilatura.extract (defaults)", False, lambda: run(htmls, trafilatura_defaults)),
+        ("text", "newsflow extract_from_text", True, lambda: run(texts, _ours_text)),
+        ("text", "nothing removed", False, lambda: dict(texts)),
+        (
+            "text",
+            "each line wrapped in `<p>`, then trafilatura",
+            False,
+            lambda: run(texts, lambda t: trafilatura_defaults(lines_as_paragraphs(t))),
+        ),
+        (
+            "text",
+            "each line wrapped in `<p>`, then jusText (English)",
+            False,
+            lambda: run(texts, lambda t: justext_english(lines_as_paragraphs(t))),
+        ),
+    ]
+
+    rows: list[tuple[str, str, bool, Scores]] = []
+    for input_kind, name, ours, predict in methods:
+        started = time.perf_counter()
+        scores = evaluate(truth, predict())
+        elapsed = time.perf_counter() - started
+        print(f"  {input_kind:<4} {name}: {elapsed:.1f}s", file=sys.stderr)
+        rows.append((input_kind, name, ours, scores))
+
+    print("| input | method | precision | recall | F1 |")
+    print("|---|---|---|---|---|")
+    for input_kind, name, ours, scores in rows:
+        label = f"**{name}**" if ours else name
+        print(
+            f"| {input_kind} | {label} | {scores.precision:.3f} | {scores.recall:.3f} "
+            f"| {scores.f1:.3f} |"
+        )
+
+    results: dict[str, object] = {
+        kind: scores.as_dict() for kind, _name, ours, scores in rows if ours
+    }
+    results["reference"] = [
+        {"input": kind, "method": name, **scores.as_dict()}
+        for kind, name, ours, scores in rows
+        if not ours
+    ]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _ours_html(page: str) -> str:
+    return extract_from_html(page).text
+
+
+def _ours_text(page: str) -> str:
+    return extract_from_text(page).text
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

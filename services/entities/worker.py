@@ -1,0 +1,99 @@
+"""Entities stage: ``articles.clean`` -> ``articles.enriched``.
+
+spaCy runs over a whole batch taken from the stream (``nlp.pipe``), with only
+the components NER needs; the model is loaded once per process, at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import faust
+
+from services.entities.extract import extract_entities, load_pipeline
+from shared.contracts import CleanArticleV1, EnrichedArticleV1, EntityV1
+from shared.settings import EntitySettings
+from shared.status import StatusStore
+from shared.streaming import BatchHandler, Item, Output, Result
+from shared.topics import CLEAN, ENRICHED
+from shared.worker import run_stage
+
+
+def model_label(model: str) -> str:
+    """'<package>==<version>', recorded on every enriched article."""
+    dist = model.replace("_", "-")
+    try:
+        return f"{dist}=={version(dist)}"
+    except PackageNotFoundError:
+        return model
+
+
+def ner_text(article: CleanArticleV1, max_chars: int) -> str:
+    """What NER reads: the body, then the related headlines, so offsets below
+    len(body) point into the body. Very long bodies are cut for NER only: the
+    indexed text stays whole."""
+    parts = [article.text[:max_chars], *article.related]
+    return "\n\n".join(parts)
+
+
+def enrich_batch(
+    nlp: Any, items: list[Item[Any]], settings: EntitySettings, ner_model: str
+) -> list[Result]:
+    articles: list[CleanArticleV1] = [item.value for item in items]
+    extracted = extract_entities(nlp, [ner_text(a, settings.max_ner_chars) for a in articles],
+                                 batch_size=settings.batch_size)
+    results = []
+    for article, (_mentions, entities) in zip(articles, extracted, strict=True):
+        body_end = len(article.text)
+        enriched = EnrichedArticleV1(
+            **article.model_dump(exclude={"cleaned_at"}),
+            cleaned_at=article.cleaned_at,
+            entities=[
+                EntityV1(
+                    canonical=e.canonical,
+                    label=e.label,
+                    group=e.group,
+                    count=e.count,
+                    surface_forms=list(e.surface_forms),
+                    offsets=[(s, t) for s, t in e.offsets],
+                )
+                for e in entities
+            ],
+            ner_model=ner_model,
+        )
+        results.append(
+            Result(
+                article.article_id,
+                outputs=[Output(article.article_id, enriched)],
+                status_detail={"entities": len(entities)},
+            )
+        )
+    return results
+
+
+def make_handler(settings: EntitySettings) -> Any:
+    def factory(app: faust.App, status: StatusStore) -> BatchHandler:
+        nlp = load_pipeline(settings.spacy_model)
+        ner_model = model_label(settings.spacy_model)
+
+        async def handle(items: list[Item[Any]]) -> list[Result]:
+            return await asyncio.to_thread(enrich_batch, nlp, items, settings, ner_model)
+
+        return handle
+
+    return factory
+
+
+def main(web_port: int | None = None) -> None:
+    settings = EntitySettings()
+    run_stage(
+        stage="entities",
+        settings=settings,
+        input_spec=CLEAN,
+        output_spec=ENRICHED,
+        make_handler=make_handler(settings),
+        done_status="enriched",
+        web_port=web_port or settings.web_port,
+    )
