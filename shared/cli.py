@@ -7,27 +7,30 @@ import gzip
 import json
 import sys
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Newsflow: a news pipeline over Kafka, Elasticsearch and Redis.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Newsflow: a news pipeline over Kafka, Elasticsearch and Redis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the topic contracts.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 
 
-class StageName(str, Enum):
+class StageName(StrEnum):
     cleaning = "cleaning"
     entities = "entities"
     indexer = "indexer"
 
 
-class ApiName(str, Enum):
+class ApiName(StrEnum):
     ingestion = "ingestion"
     search = "search"
 
@@ -36,7 +39,9 @@ class ApiName(str, Enum):
 @app.command()
 def worker(
     stage: StageName,
-    web_port: Annotated[int | None, typer.Option(help="Health/metrics port of this worker.")] = None,
+    web_port: Annotated[
+        int | None, typer.Option(help="Health/metrics port of this worker.")
+    ] = None,
 ) -> None:
     """Run one stream worker. Start several of a stage to scale it."""
     # Faust parses sys.argv itself: hand it only its own sub-command.
@@ -57,10 +62,13 @@ def api(
 ) -> None:
     """Run an HTTP service: the ingestion API or the search API + UI."""
     if name is ApiName.ingestion:
-        from services.ingestion.app import main as run
+        from services.ingestion.app import main as run_ingestion
+
+        run_ingestion(port)
     else:
-        from services.search.app import main as run  # type: ignore[assignment]
-    run(port)
+        from services.search.app import main as run_search
+
+        run_search(port)
 
 
 # ---------------------------------------------------------------- admin
@@ -86,14 +94,18 @@ def topics_list() -> None:
     from shared.topics import TOPICS
 
     for t in TOPICS:
-        typer.echo(f"{t.name:<24} partitions={t.partitions} key={t.key} "
-                   f"value={t.value_model.__name__} dlq={t.dlq or '-'}")
+        typer.echo(
+            f"{t.name:<24} partitions={t.partitions} key={t.key} "
+            f"value={t.value_model.__name__} dlq={t.dlq or '-'}"
+        )
 
 
 @schemas_app.command("export")
 def schemas_export(
     out: Annotated[Path, typer.Option(help="Folder of the committed schemas.")] = Path("contracts"),
-    check: Annotated[bool, typer.Option(help="Fail if the folder is stale; write nothing.")] = False,
+    check: Annotated[
+        bool, typer.Option(help="Fail if the folder is stale; write nothing.")
+    ] = False,
 ) -> None:
     """Write JSON Schema + one example per topic (or check they are current)."""
     from shared.schema_export import export, stale_files
@@ -139,15 +151,22 @@ def clean(paths: list[Path]) -> None:
             typer.echo(json.dumps({"path": str(path), "error": str(exc)}))
             failed = True
             continue
-        typer.echo(json.dumps({
-            "path": str(path),
-            "title": result.title,
-            "text": result.text,
-            "language": result.language,
-            "published_at": result.published_at.isoformat() if result.published_at else None,
-            "authors": result.authors,
-            "credit": result.credit,
-        }, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "title": result.title,
+                    "text": result.text,
+                    "language": result.language,
+                    "published_at": result.published_at.isoformat()
+                    if result.published_at
+                    else None,
+                    "authors": result.authors,
+                    "credit": result.credit,
+                },
+                ensure_ascii=False,
+            )
+        )
     if failed:
         raise typer.Exit(1)
 
@@ -163,13 +182,28 @@ def entities(
 
     nlp = load_pipeline()
     texts = [_read_input(p) for p in paths]
-    for path, (mentions, _merged) in zip(paths, extract_entities(nlp, texts, batch_size),
-                                          strict=True):
-        typer.echo(json.dumps({
-            "path": str(path),
-            "entities": [{"text": m.text, "canonical": m.canonical, "label": m.label,
-                          "group": m.group, "start": m.start, "end": m.end} for m in mentions],
-        }, ensure_ascii=False))
+    for path, (mentions, _merged) in zip(
+        paths, extract_entities(nlp, texts, batch_size), strict=True
+    ):
+        typer.echo(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "entities": [
+                        {
+                            "text": m.text,
+                            "canonical": m.canonical,
+                            "label": m.label,
+                            "group": m.group,
+                            "start": m.start,
+                            "end": m.end,
+                        }
+                        for m in mentions
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 # ---------------------------------------------------------------- bulk import
@@ -205,7 +239,9 @@ def articles_from_file(path: Path, source: str) -> Iterator[dict[str, object]]:
 def import_articles(
     paths: list[Path],
     source: Annotated[str, typer.Option(help="Source of .html/.txt files.")] = "import",
-    api_url: Annotated[str, typer.Option(envvar="NEWSFLOW_INGESTION_URL")] = "http://127.0.0.1:8001",
+    api_url: Annotated[
+        str, typer.Option(envvar="NEWSFLOW_INGESTION_URL")
+    ] = "http://127.0.0.1:8001",
     api_key: Annotated[str, typer.Option(envvar="NEWSFLOW_API_KEY")] = "",
     batch: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     reprocess: bool = False,
@@ -222,13 +258,16 @@ def import_articles(
         nonlocal accepted, duplicates
         if not pending:
             return
-        response = client.post(f"{api_url}/v1/articles:batch", content=b"\n".join(pending),
-                               params={"reprocess": str(reprocess).lower()},
-                               headers={"X-API-Key": api_key,
-                                        "Content-Type": "application/x-ndjson"})
+        response = client.post(
+            f"{api_url}/v1/articles:batch",
+            content=b"\n".join(pending),
+            params={"reprocess": str(reprocess).lower()},
+            headers={"X-API-Key": api_key, "Content-Type": "application/x-ndjson"},
+        )
         if response.status_code != 202:
-            typer.echo(f"ingestion refused a batch ({response.status_code}): {response.text}",
-                       err=True)
+            typer.echo(
+                f"ingestion refused a batch ({response.status_code}): {response.text}", err=True
+            )
             raise typer.Exit(1)
         for item in response.json()["articles"]:
             if item["status"] == "accepted":

@@ -28,8 +28,10 @@ from pydantic import (
 ArticleId = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9a-f]{32}$"),
-    Field(description="Deterministic id: 32 hex chars of SHA-256 over the canonical URL, "
-          "else over the normalised text. Also the Kafka key and the Elasticsearch _id."),
+    Field(
+        description="Deterministic id: 32 hex chars of SHA-256 over the canonical URL, "
+        "else over the normalised text. Also the Kafka key and the Elasticsearch _id."
+    ),
 ]
 LanguageCode = Annotated[
     str,
@@ -99,7 +101,8 @@ class CleanArticleV1(Contract):
     language: LanguageCode | None = None
     site_name: str | None = None
     credit: list[str] = Field(
-        default_factory=list, description="Agencies credited, e.g. ['AFP'] for 'The world with AFP'."
+        default_factory=list,
+        description="Agencies credited, e.g. ['AFP'] for 'The world with AFP'.",
     )
     related: list[str] = Field(
         default_factory=list,
@@ -205,7 +208,7 @@ class DeadLetterV1(Contract):
             partition=partition,
             offset=offset,
             key=key,
-            payload_encoding=encoding,  # type: ignore[arg-type]
+            payload_encoding=encoding,
             payload=payload,
         )
 

@@ -32,19 +32,23 @@ def canonical_url(url: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else (
-        f"{host}:{port}"
+    netloc = (
+        host
+        if port is None or (scheme, port) in (("http", 80), ("https", 443))
+        else (f"{host}:{port}")
     )
     path = re.sub(r"/{2,}", "/", parts.path or "/")
     if len(path) > 1:
         path = path.rstrip("/")
     query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not _TRACKING_PARAMS.match(k)
     )
     # http and https name the same article: the id does not depend on it.
-    return urlunsplit(("https" if scheme in ("http", "https") else scheme, netloc, path,
-                       urlencode(query), ""))
+    return urlunsplit(
+        ("https" if scheme in ("http", "https") else scheme, netloc, path, urlencode(query), "")
+    )
 
 
 def normalised_text(text: str) -> str:

@@ -20,8 +20,9 @@ class TopicState:
 
 
 def admin_client(bootstrap: list[str], client_id: str = "newsflow-admin") -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id,
-                            request_timeout_ms=30_000)
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=30_000
+    )
 
 
 def create_topics(
@@ -51,8 +52,11 @@ def create_topics(
             pass
     counts = partition_counts(admin, [s.full_name(namespace) for s in specs])
     return [
-        TopicState(s.full_name(namespace), counts.get(s.full_name(namespace), 0),
-                   s.full_name(namespace) in created)
+        TopicState(
+            s.full_name(namespace),
+            counts.get(s.full_name(namespace), 0),
+            s.full_name(namespace) in created,
+        )
         for s in specs
     ]
 

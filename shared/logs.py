@@ -26,8 +26,11 @@ def logging_config(level: str = "INFO", service: str = "newsflow") -> dict[str, 
             }
         },
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "json",
-                       "stream": "ext://sys.stderr"}
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
         },
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {name: {"level": quiet} for name in _NOISY},

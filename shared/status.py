@@ -37,8 +37,9 @@ class StatusStore:
         self.last_error: str | None = None
 
     @classmethod
-    def from_url(cls, url: str, namespace: str = "", status_ttl_s: int = 7 * 24 * 3600
-                 ) -> StatusStore:
+    def from_url(
+        cls, url: str, namespace: str = "", status_ttl_s: int = 7 * 24 * 3600
+    ) -> StatusStore:
         redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         return cls(redis, namespace, status_ttl_s)
 
@@ -52,8 +53,9 @@ class StatusStore:
 
     def _failed(self, exc: Exception) -> None:
         if self._down_since is None:
-            log.warning("redis unavailable, continuing without dedup/status",
-                        extra={"error": str(exc)})
+            log.warning(
+                "redis unavailable, continuing without dedup/status", extra={"error": str(exc)}
+            )
         self._down_since = time.monotonic()
         self.last_error = str(exc)
 
@@ -102,8 +104,12 @@ class StatusStore:
             self._failed(exc)
 
     # ------------------------------------------------------------ status
-    async def mark(self, article_ids: list[str], stage: StageName,
-                   details: dict[str, dict[str, Any]] | None = None) -> None:
+    async def mark(
+        self,
+        article_ids: list[str],
+        stage: StageName,
+        details: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         """Record that these articles passed `stage` (one round trip)."""
         if not article_ids or self._skip():
             return
@@ -133,7 +139,11 @@ class StatusStore:
             self._failed(exc)
             return None
         self._ok()
-        return {k.decode(): orjson.loads(v) for k, v in raw.items()}
+        return {_text(k): orjson.loads(v) for k, v in raw.items()}
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 import tempfile
 import time
 from collections import deque
@@ -40,8 +39,8 @@ from faust.types import EventT
 from pydantic import BaseModel, ValidationError
 
 from shared import metrics
-from shared.logs import logging_config
 from shared.contracts import DeadLetterV1, Stage
+from shared.logs import logging_config
 from shared.settings import WorkerSettings
 from shared.status import StageName, StatusStore
 from shared.topics import TopicSpec
@@ -132,8 +131,9 @@ def build_app(stage: Stage, settings: WorkerSettings, web_port: int) -> faust.Ap
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw")
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
 
 
 class StageRunner:
@@ -175,7 +175,8 @@ class StageRunner:
     # ------------------------------------------------------------ the agent
     async def _agent(self, stream: faust.StreamT) -> None:
         self.ready = True
-        async for events in stream.take_events(
+        # take_events exists on faust-streaming's Stream but not on its StreamT protocol.
+        async for events in stream.take_events(  # type: ignore[attr-defined]
             self.settings.batch_size, within=self.settings.batch_within_s
         ):
             # Shield the batch from cancellation: on SIGTERM Faust cancels the
@@ -185,8 +186,10 @@ class StageRunner:
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
-                log.info("stop requested: finishing the batch in hand",
-                         extra={"stage": self.stage, "batch": len(events)})
+                log.info(
+                    "stop requested: finishing the batch in hand",
+                    extra={"stage": self.stage, "batch": len(events)},
+                )
                 await task
                 raise
 
@@ -233,20 +236,28 @@ class StageRunner:
                 return results
             except TemporaryFailure as exc:
                 metrics.RETRIES.labels(self.stage).inc()
-                log.warning("temporary failure, retrying the batch",
-                            extra={"stage": self.stage, "error": str(exc), "backoff_s": backoff})
+                log.warning(
+                    "temporary failure, retrying the batch",
+                    extra={"stage": self.stage, "error": str(exc), "backoff_s": backoff},
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
-            except Exception:
+            except Exception as error:
                 if len(items) == 1:
-                    exc_type, exc, _ = sys.exc_info()
                     log.exception("message failed", extra={"stage": self.stage})
-                    return [Result(article_id=_article_id(items[0]), rejected=str(exc)
-                                   or repr(exc), error_type=exc_type.__name__ if exc_type
-                                   else "Exception")]
+                    return [
+                        Result(
+                            article_id=_article_id(items[0]),
+                            rejected=str(error) or repr(error),
+                            error_type=type(error).__name__,
+                        )
+                    ]
                 # Isolate the poison message: run the items one by one.
-                log.warning("batch failed, retrying item by item", exc_info=True,
-                            extra={"stage": self.stage})
+                log.warning(
+                    "batch failed, retrying item by item",
+                    exc_info=True,
+                    extra={"stage": self.stage},
+                )
                 results = []
                 for item in items:
                     results.extend(await self._run_handler([item]))
@@ -262,18 +273,39 @@ class StageRunner:
         letters: list[tuple[bytes | None, DeadLetterV1]] = []
         for event, reason, error_type in dead:
             m = event.message
-            letters.append((m.key if isinstance(m.key, bytes) else None, DeadLetterV1.from_bytes(
-                stage=self.stage, reason=reason, error_type=error_type, topic=m.topic,
-                partition=m.partition, offset=m.offset, key=m.key,
-                value=m.value if isinstance(m.value, bytes) else None)))
+            letters.append(
+                (
+                    m.key if isinstance(m.key, bytes) else None,
+                    DeadLetterV1.from_bytes(
+                        stage=self.stage,
+                        reason=reason,
+                        error_type=error_type,
+                        topic=m.topic,
+                        partition=m.partition,
+                        offset=m.offset,
+                        key=m.key,
+                        value=m.value if isinstance(m.value, bytes) else None,
+                    ),
+                )
+            )
         outputs: list[Output] = []
         for item, result in zip(items, results, strict=True):
             if result.rejected is not None:
-                letters.append((item.key, DeadLetterV1.from_bytes(
-                    stage=self.stage, reason=result.rejected,
-                    error_type=result.error_type or "BadMessage", topic=item.topic,
-                    partition=item.partition, offset=item.offset, key=item.key,
-                    value=item.raw)))
+                letters.append(
+                    (
+                        item.key,
+                        DeadLetterV1.from_bytes(
+                            stage=self.stage,
+                            reason=result.rejected,
+                            error_type=result.error_type or "BadMessage",
+                            topic=item.topic,
+                            partition=item.partition,
+                            offset=item.offset,
+                            key=item.key,
+                            value=item.raw,
+                        ),
+                    )
+                )
             else:
                 outputs.extend(result.outputs)
 
@@ -283,13 +315,20 @@ class StageRunner:
         metrics.MESSAGES_OUT.labels(self.stage).inc(len(outputs))
         for _, letter in letters:
             metrics.FAILURES.labels(self.stage, letter.error_type).inc()
-            log.warning("dead-lettered", extra={"stage": self.stage, "reason": letter.reason,
-                                                "article_id": letter.key,
-                                                "offset": letter.offset})
+            log.warning(
+                "dead-lettered",
+                extra={
+                    "stage": self.stage,
+                    "reason": letter.reason,
+                    "article_id": letter.key,
+                    "offset": letter.offset,
+                },
+            )
         if self.status is not None:
             done = [r.article_id for r in results if r.rejected is None and r.article_id]
-            details = {r.article_id: r.status_detail for r in results
-                       if r.article_id and r.status_detail}
+            details = {
+                r.article_id: r.status_detail for r in results if r.article_id and r.status_detail
+            }
             await self.status.mark(done, self.done_status, details)
             for r in results:
                 if r.rejected is not None and r.article_id:
@@ -302,9 +341,11 @@ class StageRunner:
             return
         ratio = sum(self._recent) / len(self._recent)
         if ratio > self.settings.dlq_max_ratio:
-            reason = (f"{ratio:.0%} of the last {window} messages of {self.input_spec.name} "
-                      f"failed (limit {self.settings.dlq_max_ratio:.0%}); stopping instead of "
-                      f"draining the topic into the DLQ. Fix the cause and restart.")
+            reason = (
+                f"{ratio:.0%} of the last {window} messages of {self.input_spec.name} "
+                f"failed (limit {self.settings.dlq_max_ratio:.0%}); stopping instead of "
+                f"draining the topic into the DLQ. Fix the cause and restart."
+            )
             self.stopping_for = reason
             log.critical(reason, extra={"stage": self.stage})
             # Exit without acknowledging this batch: its offsets are not
@@ -312,25 +353,32 @@ class StageRunner:
             logging.shutdown()
             os._exit(DLQ_LIMIT_EXIT_CODE)
 
-    async def _send_all(self, outputs: list[Output],
-                        letters: list[tuple[bytes | None, DeadLetterV1]]) -> None:
+    async def _send_all(
+        self, outputs: list[Output], letters: list[tuple[bytes | None, DeadLetterV1]]
+    ) -> None:
         backoff = 0.5
         while True:
             try:
                 futures = []
                 for out in outputs:
                     topic = self._topic_for(out)
-                    futures.append(await topic.send(key=out.key.encode(),
-                                                    value=out.value.model_dump_json().encode()))
+                    futures.append(
+                        await topic.send(
+                            key=out.key.encode(), value=out.value.model_dump_json().encode()
+                        )
+                    )
                 for key, letter in letters:
-                    futures.append(await self.dlq_topic.send(
-                        key=key, value=letter.model_dump_json().encode()))
+                    futures.append(
+                        await self.dlq_topic.send(key=key, value=letter.model_dump_json().encode())
+                    )
                 await asyncio.gather(*futures)
                 return
             except Exception as exc:  # Kafka unreachable or refusing: retry, never drop
                 metrics.RETRIES.labels(self.stage).inc()
-                log.warning("could not deliver outputs, retrying",
-                            extra={"stage": self.stage, "error": repr(exc), "backoff_s": backoff})
+                log.warning(
+                    "could not deliver outputs, retrying",
+                    extra={"stage": self.stage, "error": repr(exc), "backoff_s": backoff},
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 

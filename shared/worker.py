@@ -39,7 +39,9 @@ def wait_for_topics(settings: WorkerSettings, names: list[str], timeout_s: float
                 admin.close()
             if not missing:
                 return
-            problem = f"topics missing on the broker: {sorted(missing)} (run `newsflow topics create`)"
+            problem = (
+                f"topics missing on the broker: {sorted(missing)} (run `newsflow topics create`)"
+            )
         except (KafkaError, OSError) as exc:
             problem = f"Kafka at {settings.kafka_bootstrap} unreachable: {exc}"
         if time.monotonic() > deadline:
@@ -93,9 +95,16 @@ def run_stage(
     app = build_app(stage, settings, web_port)
     status = StatusStore.from_url(settings.redis_dsn, ns, settings.status_ttl_s)
     handler = make_handler(app, status)
-    runner = StageRunner(app=app, stage=stage, input_spec=input_spec, output_spec=output_spec,
-                         settings=settings, handler=handler, status=status,
-                         done_status=done_status)
+    runner = StageRunner(
+        app=app,
+        stage=stage,
+        input_spec=input_spec,
+        output_spec=output_spec,
+        settings=settings,
+        handler=handler,
+        status=status,
+        done_status=done_status,
+    )
     install_web_routes(app, runner, status)
     log.info("starting", extra={"stage": stage, "group": app.conf.id, "web_port": web_port})
     worker = faust.Worker(app, loglevel=settings.log_level.lower())

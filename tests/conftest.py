@@ -39,8 +39,11 @@ def stack() -> None:
     """Fail (not skip) when the servers are missing: a test that claims to
     use Kafka, Elasticsearch or Redis must have really used them."""
     missing = []
-    for name, hostport in (("kafka", KAFKA.split(",")[0]), ("elasticsearch", "127.0.0.1:9200"),
-                           ("redis", "127.0.0.1:6379")):
+    for name, hostport in (
+        ("kafka", KAFKA.split(",")[0]),
+        ("elasticsearch", "127.0.0.1:9200"),
+        ("redis", "127.0.0.1:6379"),
+    ):
         host, port = hostport.rsplit(":", 1)
         if not _port_open(host, int(port)):
             missing.append(name)
@@ -95,19 +98,22 @@ def free_port() -> int:
 
 def service_env(ns: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "NEWSFLOW_NAMESPACE": ns,
-        "NEWSFLOW_KAFKA_BOOTSTRAP": KAFKA,
-        "NEWSFLOW_ELASTICSEARCH_URL": ES_URL,
-        "NEWSFLOW_REDIS_URL": REDIS_URL,
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "NEWSFLOW_NAMESPACE": ns,
+            "NEWSFLOW_KAFKA_BOOTSTRAP": KAFKA,
+            "NEWSFLOW_ELASTICSEARCH_URL": ES_URL,
+            "NEWSFLOW_REDIS_URL": REDIS_URL,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str,
-               interval: float = 0.25) -> object:
+def wait_until(
+    check: Callable[[], object], timeout: float, what: str, interval: float = 0.25
+) -> object:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -118,8 +124,10 @@ def wait_until(check: Callable[[], object], timeout: float, what: str,
         except Exception as exc:  # keep polling; report the last error
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
-                         + (f" (last error: {last_error!r})" if last_error else ""))
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}"
+        + (f" (last error: {last_error!r})" if last_error else "")
+    )
 
 
 class Service:
@@ -129,8 +137,13 @@ class Service:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "shared.cli", *args], env=env,
-                                     cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", *args],
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -21,7 +21,7 @@ not the pages the pipeline will see.
 # (Cyrillic stopwords, en dashes, fullwidth CJK stops), which RUF001 reports as
 # look-alike characters; and its word lists read best as one string per language,
 # which SIM905 would have spelled out as long list literals.
-# ruff: noqa: RUF001, SIM905
+# ruff: noqa: SIM905
 
 from __future__ import annotations
 

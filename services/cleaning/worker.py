@@ -64,11 +64,21 @@ def clean_batch(items: list[Item[Any]], max_html_bytes: int) -> list[Result]:
         try:
             article = clean_article(raw, max_html_bytes)
         except (ExtractionError, ValidationError, ValueError) as exc:
-            results.append(Result(raw.article_id, rejected=f"cleaning failed: {exc}",
-                                  error_type=type(exc).__name__))
+            results.append(
+                Result(
+                    raw.article_id,
+                    rejected=f"cleaning failed: {exc}",
+                    error_type=type(exc).__name__,
+                )
+            )
             continue
-        results.append(Result(raw.article_id, outputs=[Output(raw.article_id, article)],
-                              status_detail={"word_count": article.word_count}))
+        results.append(
+            Result(
+                raw.article_id,
+                outputs=[Output(raw.article_id, article)],
+                status_detail={"word_count": article.word_count},
+            )
+        )
     return results
 
 
@@ -85,6 +95,12 @@ def make_handler(settings: CleaningSettings) -> Any:
 
 def main(web_port: int | None = None) -> None:
     settings = CleaningSettings()
-    run_stage(stage="cleaning", settings=settings, input_spec=RAW, output_spec=CLEAN,
-              make_handler=make_handler(settings), done_status="cleaned",
-              web_port=web_port or settings.web_port)
+    run_stage(
+        stage="cleaning",
+        settings=settings,
+        input_spec=RAW,
+        output_spec=CLEAN,
+        make_handler=make_handler(settings),
+        done_status="cleaned",
+        web_port=web_port or settings.web_port,
+    )

@@ -42,14 +42,14 @@ def enrich_batch(
     nlp: Any, items: list[Item[Any]], settings: EntitySettings, ner_model: str
 ) -> list[Result]:
     articles: list[CleanArticleV1] = [item.value for item in items]
-    extracted = extract_entities(nlp, [ner_text(a, settings.max_ner_chars) for a in articles],
-                                 batch_size=settings.batch_size)
+    extracted = extract_entities(
+        nlp, [ner_text(a, settings.max_ner_chars) for a in articles], batch_size=settings.batch_size
+    )
     results = []
     for article, (_mentions, entities) in zip(articles, extracted, strict=True):
         body_end = len(article.text)
         enriched = EnrichedArticleV1(
-            **article.model_dump(exclude={"cleaned_at"}),
-            cleaned_at=article.cleaned_at,
+            **article.model_dump(),
             entities=[
                 EntityV1(
                     canonical=e.canonical,
@@ -57,7 +57,7 @@ def enrich_batch(
                     group=e.group,
                     count=e.count,
                     surface_forms=list(e.surface_forms),
-                    offsets=[(s, t) for s, t in e.offsets],
+                    offsets=[(s, t) for s, t in e.offsets if t <= body_end],
                 )
                 for e in entities
             ],

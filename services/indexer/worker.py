@@ -54,9 +54,16 @@ def results_from_bulk(
             raise TemporaryFailure(f"Elasticsearch answered {status} for {article.article_id}")
         if status >= 400:
             error = outcome.get("error", {})
-            results.append(Result(article.article_id, rejected=(
-                f"Elasticsearch refused the document ({status}): "
-                f"{error.get('type')}: {error.get('reason')}"), error_type="IndexingRefused"))
+            results.append(
+                Result(
+                    article.article_id,
+                    rejected=(
+                        f"Elasticsearch refused the document ({status}): "
+                        f"{error.get('type')}: {error.get('reason')}"
+                    ),
+                    error_type="IndexingRefused",
+                )
+            )
             continue
         notice = IndexedArticleV1(
             article_id=article.article_id,
@@ -69,10 +76,15 @@ def results_from_bulk(
             indexed_at=now,
         )
         metrics.ARTICLE_AGE_SECONDS.labels("indexer").observe(
-            max(0.0, (now - article.received_at).total_seconds()))
-        results.append(Result(article.article_id,
-                              outputs=[Output(article.article_id, notice, topic=indexed_topic)],
-                              status_detail={"index": outcome["_index"]}))
+            max(0.0, (now - article.received_at).total_seconds())
+        )
+        results.append(
+            Result(
+                article.article_id,
+                outputs=[Output(article.article_id, notice, topic=indexed_topic)],
+                status_detail={"index": outcome["_index"]},
+            )
+        )
     return results
 
 
@@ -106,6 +118,12 @@ def make_handler(settings: IndexerSettings) -> Any:
 
 def main(web_port: int | None = None) -> None:
     settings = IndexerSettings()
-    run_stage(stage="indexer", settings=settings, input_spec=ENRICHED, output_spec=INDEXED,
-              make_handler=make_handler(settings), done_status="indexed",
-              web_port=web_port or settings.web_port)
+    run_stage(
+        stage="indexer",
+        settings=settings,
+        input_spec=ENRICHED,
+        output_spec=INDEXED,
+        make_handler=make_handler(settings),
+        done_status="indexed",
+        web_port=web_port or settings.web_port,
+    )

@@ -89,7 +89,11 @@ class Unavailable(HTTPException):
 def _validation_detail(exc: ValidationError, line: int | None = None) -> list[dict[str, Any]]:
     detail = []
     for err in exc.errors(include_url=False):
-        item: dict[str, Any] = {"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]}
+        item: dict[str, Any] = {
+            "loc": ["body", *err["loc"]],
+            "msg": err["msg"],
+            "type": err["type"],
+        }
         if line is not None:
             item["line"] = line
         detail.append(item)
@@ -103,8 +107,9 @@ class Ingestor:
     def __init__(self, settings: IngestionSettings) -> None:
         self.settings = settings
         self.topic = RAW.full_name(settings.namespace)
-        self.status = StatusStore.from_url(settings.redis_dsn, settings.namespace,
-                                           settings.status_ttl_s)
+        self.status = StatusStore.from_url(
+            settings.redis_dsn, settings.namespace, settings.status_ttl_s
+        )
         self.producer: AIOKafkaProducer | None = None
         self._keys = {k.get_secret_value() for k in settings.api_keys}
 
@@ -146,8 +151,9 @@ class Ingestor:
         answers: list[ArticleAccepted] = []
         seen: set[str] = set()
         for article in articles:
-            aid = article_id(str(article.url) if article.url else None,
-                             article.text or article.html)
+            aid = article_id(
+                str(article.url) if article.url else None, article.text or article.html
+            )
             if aid in seen:  # the same article twice in one batch
                 answers.append(ArticleAccepted(article_id=aid, status="duplicate"))
                 continue
@@ -156,8 +162,11 @@ class Ingestor:
             if first is False and not reprocess:
                 answers.append(ArticleAccepted(article_id=aid, status="duplicate"))
                 continue
-            raws.append(RawArticleV1(article_id=aid, reprocess=reprocess and first is False,
-                                     **article.model_dump()))
+            raws.append(
+                RawArticleV1(
+                    article_id=aid, reprocess=reprocess and first is False, **article.model_dump()
+                )
+            )
             answers.append(ArticleAccepted(article_id=aid, status="accepted"))
         try:
             await self._send(raws)
@@ -174,8 +183,9 @@ class Ingestor:
         producer = await self._connect()
         try:
             futures = [
-                await producer.send(self.topic, key=r.article_id.encode(),
-                                    value=r.model_dump_json().encode())
+                await producer.send(
+                    self.topic, key=r.article_id.encode(), value=r.model_dump_json().encode()
+                )
                 for r in raws
             ]
             for fut in futures:
@@ -205,8 +215,14 @@ def parse_article(payload: bytes, line: int | None = None) -> ArticleIn:
     except orjson.JSONDecodeError as exc:
         where = f"line {line}: " if line is not None else ""
         raise RequestValidationError(
-            [{"loc": ["body"], "msg": f"{where}invalid JSON: {exc}", "type": "json_invalid",
-              **({"line": line} if line is not None else {})}]
+            [
+                {
+                    "loc": ["body"],
+                    "msg": f"{where}invalid JSON: {exc}",
+                    "type": "json_invalid",
+                    **({"line": line} if line is not None else {}),
+                }
+            ]
         ) from exc
     try:
         return ArticleIn.model_validate(data)
@@ -215,13 +231,28 @@ def parse_article(payload: bytes, line: int | None = None) -> ArticleIn:
 
 
 def _article_body_schema() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": ArticleIn.model_json_schema()}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ArticleIn.model_json_schema()}},
+        }
+    }
 
 
 def _batch_body_schema() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/x-ndjson": {
-        "schema": {"type": "string", "description": "One ArticleIn JSON object per line."}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {
+                        "type": "string",
+                        "description": "One ArticleIn JSON object per line.",
+                    }
+                }
+            },
+        }
+    }
 
 
 def create_app(settings: IngestionSettings) -> FastAPI:
@@ -245,45 +276,61 @@ def create_app(settings: IngestionSettings) -> FastAPI:
     app.state.ingestor = ingestor
 
     @app.middleware("http")
-    async def count_requests(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.monotonic()
         response = await call_next(request)
         route = request.scope.get("route")
-        metrics.HTTP_REQUESTS.labels("ingestion", getattr(route, "path", "unmatched"),
-                                     str(response.status_code)).inc()
+        metrics.HTTP_REQUESTS.labels(
+            "ingestion", getattr(route, "path", "unmatched"), str(response.status_code)
+        ).inc()
         response.headers["X-Response-Time-ms"] = f"{(time.monotonic() - started) * 1000:.1f}"
         return response
 
     def api_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
         ingestor.check_key(x_api_key)
 
-    @app.post("/v1/articles", status_code=202, response_model=ArticleAccepted,
-              dependencies=[Depends(api_key)], openapi_extra=_article_body_schema(),
-              responses={401: {}, 413: {}, 422: {}, 503: {}})
+    @app.post(
+        "/v1/articles",
+        status_code=202,
+        response_model=ArticleAccepted,
+        dependencies=[Depends(api_key)],
+        openapi_extra=_article_body_schema(),
+        responses={401: {}, 413: {}, 422: {}, 503: {}},
+    )
     async def post_article(request: Request, reprocess: bool = False) -> ArticleAccepted:
         """Send one article. Answers 202 with its id once Kafka has it."""
         body = await read_body(request, settings.max_body_bytes)
         article = parse_article(body)
         return (await ingestor.accept([article], reprocess))[0]
 
-    @app.post("/v1/articles:batch", status_code=202, response_model=BatchAccepted,
-              dependencies=[Depends(api_key)], openapi_extra=_batch_body_schema(),
-              responses={401: {}, 413: {}, 422: {}, 503: {}})
+    @app.post(
+        "/v1/articles:batch",
+        status_code=202,
+        response_model=BatchAccepted,
+        dependencies=[Depends(api_key)],
+        openapi_extra=_batch_body_schema(),
+        responses={401: {}, 413: {}, 422: {}, 503: {}},
+    )
     async def post_batch(request: Request, reprocess: bool = False) -> BatchAccepted:
         """Send many articles as NDJSON. All lines are validated before any is sent."""
         body = await read_body(request, settings.max_body_bytes)
         lines = [(n, line) for n, line in enumerate(body.splitlines(), start=1) if line.strip()]
         if not lines:
-            raise RequestValidationError([{"loc": ["body"], "msg": "no articles in the body",
-                                           "type": "value_error"}])
+            raise RequestValidationError(
+                [{"loc": ["body"], "msg": "no articles in the body", "type": "value_error"}]
+            )
         if len(lines) > settings.max_batch_items:
             raise HTTPException(413, detail=f"more than {settings.max_batch_items} articles")
         articles = [parse_article(line, n) for n, line in lines]
         return BatchAccepted(articles=await ingestor.accept(articles, reprocess))
 
-    @app.get("/v1/articles/{article_id}/status", response_model=ArticleStatus,
-             responses={404: {}, 503: {}})
+    @app.get(
+        "/v1/articles/{article_id}/status",
+        response_model=ArticleStatus,
+        responses={404: {}, 503: {}},
+    )
     async def article_status(
         article_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
     ) -> ArticleStatus:
@@ -298,8 +345,9 @@ def create_app(settings: IngestionSettings) -> FastAPI:
         return ArticleStatus(
             article_id=article_id,
             stages=[StageStatus(stage=k, at=v.pop("at"), detail=v) for k, v in ordered],
-            failed=StageStatus(stage=failed.pop("stage", "?"), at=failed.pop("at"),
-                               detail=failed) if failed else None,
+            failed=StageStatus(stage=failed.pop("stage", "?"), at=failed.pop("at"), detail=failed)
+            if failed
+            else None,
         )
 
     @app.get("/healthz")
@@ -310,8 +358,10 @@ def create_app(settings: IngestionSettings) -> FastAPI:
     async def readyz() -> JSONResponse:
         redis_ok = await ingestor.status.ping()
         kafka_ok = ingestor.producer is not None
-        body = {"kafka": "ok" if kafka_ok else "unavailable",
-                "redis": "ok" if redis_ok else f"degraded: {ingestor.status.last_error}"}
+        body = {
+            "kafka": "ok" if kafka_ok else "unavailable",
+            "redis": "ok" if redis_ok else f"degraded: {ingestor.status.last_error}",
+        }
         return JSONResponse(body, status_code=200 if kafka_ok else 503)
 
     @app.get("/metrics", include_in_schema=False)
@@ -329,8 +379,13 @@ def main(port: int | None = None) -> None:
 
     settings = IngestionSettings()
     configure_logging(settings.log_level, service="newsflow-ingestion")
-    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
-__all__ = ["ArticleIn", "create_app", "main", "Query"]
+__all__ = ["ArticleIn", "Query", "create_app", "main"]

@@ -26,8 +26,13 @@ pytestmark = pytest.mark.integration
 
 
 def consume(topic: str, count: int, timeout_s: float = 30) -> list:
-    consumer = KafkaConsumer(topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest",
-                             group_id=f"test-{uuid.uuid4().hex}", consumer_timeout_ms=1000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        group_id=f"test-{uuid.uuid4().hex}",
+        consumer_timeout_ms=1000,
+    )
     got: list = []
     deadline = time.monotonic() + timeout_s
     try:
@@ -54,17 +59,26 @@ def test_round_trip_through_a_real_faust_agent(namespace: str, tmp_path) -> None
     admin.create_topics([NewTopic(f"{namespace}echo.out", 1, 1)])
     admin.close()
     log = (tmp_path / "faust.log").open("wb")
-    agent = subprocess.Popen([sys.executable, str(REPO / "tests/integration/faust_echo.py")],
-                             env=service_env(namespace), cwd=REPO, stdout=log,
-                             stderr=subprocess.STDOUT)
+    agent = subprocess.Popen(
+        [sys.executable, str(REPO / "tests/integration/faust_echo.py")],
+        env=service_env(namespace),
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         raw = examples()["articles.raw"]
         producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
-        producer.send(f"{namespace}articles.raw", key=raw.article_id.encode(),
-                      value=raw.model_dump_json().encode()).get(30)
+        producer.send(
+            f"{namespace}articles.raw",
+            key=raw.article_id.encode(),
+            value=raw.model_dump_json().encode(),
+        ).get(30)
         producer.close()
         records = consume(f"{namespace}echo.out", 1, timeout_s=60)
-        assert records, "the Faust agent forwarded nothing:\n" + (tmp_path / "faust.log").read_text()
+        assert records, (
+            "the Faust agent forwarded nothing:\n" + (tmp_path / "faust.log").read_text()
+        )
         echoed = RawArticleV1.model_validate_json(records[0].value)
         assert echoed.title == f"echo: {raw.title}"
         assert echoed.article_id == raw.article_id
@@ -78,12 +92,14 @@ def test_topics_create_is_idempotent(stack: None) -> None:
     ns = new_namespace()
     cmd = [sys.executable, "-m", "shared.cli", "topics", "create"]
     try:
-        first = subprocess.run(cmd, env=service_env(ns), cwd=REPO, capture_output=True,
-                               text=True, timeout=120)
+        first = subprocess.run(
+            cmd, env=service_env(ns), cwd=REPO, capture_output=True, text=True, timeout=120
+        )
         assert first.returncode == 0, first.stderr
         assert first.stdout.count("created") == len(TOPICS)
-        second = subprocess.run(cmd, env=service_env(ns), cwd=REPO, capture_output=True,
-                                text=True, timeout=120)
+        second = subprocess.run(
+            cmd, env=service_env(ns), cwd=REPO, capture_output=True, text=True, timeout=120
+        )
         assert second.returncode == 0, second.stderr
         assert "created" not in second.stdout and second.stdout.count("exists") == len(TOPICS)
         admin = admin_client([KAFKA])
@@ -108,20 +124,27 @@ def test_index_template_alias_index_and_search(stack: None) -> None:
             assert list(aliases.body) == [concrete]
             article = examples()["articles.enriched"]
             assert isinstance(article, EnrichedArticleV1)
-            await es.index(index=alias_name(ns), id=article.article_id,
-                           document=to_document(article), refresh=True)
+            await es.index(
+                index=alias_name(ns),
+                id=article.article_id,
+                document=to_document(article),
+                refresh=True,
+            )
             # "ratify" finds "ratified" only through the English (hunspell) analyzer.
             hits = await es.search(index=alias_name(ns), query={"match": {"body": "ratify"}})
             assert hits["hits"]["total"]["value"] == 1
             assert hits["hits"]["hits"][0]["_id"] == article.article_id
-            facets = await es.search(index=alias_name(ns), size=0,
-                                     aggs={"people": {"terms": {"field": "people"}}})
+            facets = await es.search(
+                index=alias_name(ns), size=0, aggs={"people": {"terms": {"field": "people"}}}
+            )
             assert [b["key"] for b in facets["aggregations"]["people"]["buckets"]] == [
-                "Vladimir Putin"]
+                "Vladimir Putin"
+            ]
         finally:
             await es.options(ignore_status=404).indices.delete(index=f"{ns}articles-v*")
             await es.options(ignore_status=404).indices.delete_index_template(
-                name=f"{ns}newsflow-articles")
+                name=f"{ns}newsflow-articles"
+            )
             await es.close()
 
     asyncio.run(scenario())

@@ -51,8 +51,14 @@ SEED_PARAGRAPHS = [
     "He described the offensive against Ukraine as “sacred fight” and praised the wisdom of "
     "Vladimir Putin.",
 ]
-SEED_BOILERPLATE = ["Home Breaking News", "Read also", "LEAVE A REPLY", "Please enter your comment",
-                    "Please enter your name here", "The world with AFP"]
+SEED_BOILERPLATE = [
+    "Home Breaking News",
+    "Read also",
+    "LEAVE A REPLY",
+    "Please enter your comment",
+    "Please enter your name here",
+    "The world with AFP",
+]
 
 
 def story(subject: str) -> str:
@@ -83,7 +89,8 @@ class Pipeline:
     def doc(self, aid: str) -> dict[str, Any] | None:
         """The article as search sees it (after a refresh), not a realtime get."""
         found = self.es.options(ignore_status=(404, 503)).search(
-            index=f"{self.ns}articles", query={"ids": {"values": [aid]}})
+            index=f"{self.ns}articles", query={"ids": {"values": [aid]}}
+        )
         hits = found.get("hits", {}).get("hits", [])
         return hits[0]["_source"] if hits else None
 
@@ -103,16 +110,21 @@ class Pipeline:
 def pipeline(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     logs = tmp_path_factory.mktemp("pipeline-logs")
     port = free_port()
-    env = service_env(namespace, NEWSFLOW_INGESTION_API_KEYS=API_KEY,
-                      NEWSFLOW_INGESTION_MAX_BODY_BYTES=str(MAX_BODY))
+    env = service_env(
+        namespace,
+        NEWSFLOW_INGESTION_API_KEYS=API_KEY,
+        NEWSFLOW_INGESTION_MAX_BODY_BYTES=str(MAX_BODY),
+    )
     services = [Service("ingestion", ["api", "ingestion", "--port", str(port)], env, logs)]
     for stage in ("cleaning", "entities", "indexer"):
-        services.append(Service(stage, ["worker", stage, "--web-port", str(free_port())], env,
-                                logs))
+        services.append(
+            Service(stage, ["worker", stage, "--web-port", str(free_port())], env, logs)
+        )
     pipe = Pipeline(namespace, f"http://127.0.0.1:{port}", services)
     try:
-        wait_until(lambda: httpx.get(f"{pipe.api}/healthz").status_code == 200, 60,
-                   "the ingestion API")
+        wait_until(
+            lambda: httpx.get(f"{pipe.api}/healthz").status_code == 200, 60, "the ingestion API"
+        )
         # Warm up: the first article also waits for consumer-group joins and
         # the spaCy model load; the timed tests start after it.
         warm = pipe.post({"source": "warmup.test", "text": story("A warm-up summit")})
@@ -135,8 +147,9 @@ def test_seed_article_is_searchable_within_15s_clean_and_enriched(pipeline: Pipe
     elapsed = time.monotonic() - started
     print(f"seed article: POST -> searchable in {elapsed:.2f}s")
 
-    hits = pipeline.es.search(index=f"{pipeline.ns}articles",
-                              query={"match_phrase": {"body": "mutual defense treaty"}})
+    hits = pipeline.es.search(
+        index=f"{pipeline.ns}articles", query={"match_phrase": {"body": "mutual defense treaty"}}
+    )
     assert aid in [h["_id"] for h in hits["hits"]["hits"]]
 
     body = doc["body"]
@@ -149,9 +162,11 @@ def test_seed_article_is_searchable_within_15s_clean_and_enriched(pipeline: Pipe
     assert doc["credit"] == ["AFP"]
     assert doc["language"] == "en"
     assert {"Kim Jong-un", "Vladimir Putin", "Emmanuel Macron", "Choe Son-hui"} <= set(
-        doc["people"]), doc["people"]
-    assert {"North Korea", "Russia", "Ukraine", "Moscow", "Pyongyang"} <= set(doc["places"]), (
-        doc["places"])
+        doc["people"]
+    ), doc["people"]
+    assert {"North Korea", "Russia", "Ukraine", "Moscow", "Pyongyang"} <= set(doc["places"]), doc[
+        "places"
+    ]
     assert {"KCNA", "NATO"} <= set(doc["organisations"]), doc["organisations"]
     for entity in doc["entities"]:
         assert "\n" not in entity["canonical"]
@@ -167,8 +182,13 @@ def _eval_pages(count: int) -> list[tuple[str, str, str]]:
     pages = []
     for path in sorted((EVAL / "html").glob("*.html.gz"))[:count]:
         page_id = path.name.removesuffix(".html.gz")
-        pages.append((page_id, truth[page_id]["url"],
-                      gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")))
+        pages.append(
+            (
+                page_id,
+                truth[page_id]["url"],
+                gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"),
+            )
+        )
     return pages
 
 
@@ -192,8 +212,11 @@ def test_html_pages_become_searchable_with_title_and_date(pipeline: Pipeline) ->
 
 
 def test_same_article_twice_is_one_document(pipeline: Pipeline) -> None:
-    article = {"source": "example.org", "url": f"https://example.org/news/{uuid.uuid4().hex}",
-               "text": story("A unique story")}
+    article = {
+        "source": "example.org",
+        "url": f"https://example.org/news/{uuid.uuid4().hex}",
+        "text": story("A unique story"),
+    }
     first = pipeline.post(article)
     second = pipeline.post({**article, "url": article["url"] + "?utm_source=rss#comments"})
     assert first.status_code == second.status_code == 202
@@ -206,26 +229,37 @@ def test_same_article_twice_is_one_document(pipeline: Pipeline) -> None:
     again = pipeline.post(article, reprocess="true")
     assert again.json()["status"] == "accepted"
     first_indexed_at = pipeline.doc(aid)["indexed_at"]  # type: ignore[index]
-    wait_until(lambda: pipeline.doc(aid)["indexed_at"] != first_indexed_at, 30,  # type: ignore[index]
-               "the reprocessed article re-indexed")
+    wait_until(
+        lambda: pipeline.doc(aid)["indexed_at"] != first_indexed_at,
+        30,  # type: ignore[index]
+        "the reprocessed article re-indexed",
+    )
     assert pipeline.count({"term": {"article_id": aid}}) == 1
 
 
 def test_malformed_messages_go_to_the_dlq_and_the_stream_goes_on(pipeline: Pipeline) -> None:
     producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
-    bad_values = [b"{not json at all", json.dumps({"article_id": "x", "source": ""}).encode(),
-                  b"\xff\xfe\xfa binary"]
+    bad_values = [
+        b"{not json at all",
+        json.dumps({"article_id": "x", "source": ""}).encode(),
+        b"\xff\xfe\xfa binary",
+    ]
     for value in bad_values:
         producer.send(f"{pipeline.ns}articles.raw", key=b"bad", value=value).get(30)
     producer.close()
 
-    response = pipeline.post({"source": "after.test",
-                              "text": story("After the bad messages, a summit")})
+    response = pipeline.post(
+        {"source": "after.test", "text": story("After the bad messages, a summit")}
+    )
     pipeline.wait_indexed(response.json()["article_id"])
 
-    consumer = KafkaConsumer(f"{pipeline.ns}articles.raw.dlq", bootstrap_servers=KAFKA,
-                             auto_offset_reset="earliest", consumer_timeout_ms=2000,
-                             group_id=f"test-{uuid.uuid4().hex}")
+    consumer = KafkaConsumer(
+        f"{pipeline.ns}articles.raw.dlq",
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+        group_id=f"test-{uuid.uuid4().hex}",
+    )
     letters = [DeadLetterV1.model_validate_json(r.value) for r in consumer]
     consumer.close()
     payloads = {letter.payload_bytes(): letter for letter in letters}
@@ -263,8 +297,9 @@ def test_invalid_input_is_422_with_field_and_reason(pipeline: Pipeline) -> None:
     no_content = pipeline.post({"source": "s", "text": "  "})
     assert no_content.status_code == 422
     assert "html' or 'text'" in no_content.json()["detail"][0]["msg"]
-    bad_json = pipeline.http.post("/v1/articles", content=b"{oops",
-                                  headers={"Content-Type": "application/json"})
+    bad_json = pipeline.http.post(
+        "/v1/articles", content=b"{oops", headers={"Content-Type": "application/json"}
+    )
     assert bad_json.status_code == 422 and "invalid JSON" in bad_json.text
     bad_url = pipeline.post({"source": "s", "text": "t", "url": "not a url"})
     assert bad_url.status_code == 422 and bad_url.json()["detail"][0]["loc"] == ["body", "url"]
@@ -273,22 +308,30 @@ def test_invalid_input_is_422_with_field_and_reason(pipeline: Pipeline) -> None:
 def test_a_batch_with_one_bad_line_writes_nothing(pipeline: Pipeline) -> None:
     good = {"source": "batch.test", "text": story("A good article")}
     lines = [json.dumps(good), json.dumps({"source": "batch.test"})]
-    response = pipeline.http.post("/v1/articles:batch", content="\n".join(lines).encode(),
-                                  headers={"Content-Type": "application/x-ndjson"})
+    response = pipeline.http.post(
+        "/v1/articles:batch",
+        content="\n".join(lines).encode(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["line"] == 2
     # The good line was not half-written: sent now, it is new, not a duplicate.
-    retry = pipeline.http.post("/v1/articles:batch", content=lines[0].encode(),
-                               headers={"Content-Type": "application/x-ndjson"})
+    retry = pipeline.http.post(
+        "/v1/articles:batch",
+        content=lines[0].encode(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert retry.status_code == 202
     assert retry.json()["articles"][0]["status"] == "accepted"
 
 
 def test_batch_of_articles(pipeline: Pipeline, tmp_path: Path) -> None:
     arts = [{"source": "batch.test", "text": story(f"Batch article {i}")} for i in range(3)]
-    response = pipeline.http.post("/v1/articles:batch",
-                                  content="\n".join(json.dumps(a) for a in arts).encode(),
-                                  headers={"Content-Type": "application/x-ndjson"})
+    response = pipeline.http.post(
+        "/v1/articles:batch",
+        content="\n".join(json.dumps(a) for a in arts).encode(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert response.status_code == 202
     ids = [a["article_id"] for a in response.json()["articles"]]
     assert len(set(ids)) == 3

@@ -31,8 +31,9 @@ def test_bad_article_id_is_refused_naming_the_field() -> None:
 
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        RawArticleV1.model_validate({"article_id": VALID_ID, "source": "s", "text": "t",
-                                     "body": "typo"})
+        RawArticleV1.model_validate(
+            {"article_id": VALID_ID, "source": "s", "text": "t", "body": "typo"}
+        )
 
 
 def test_wrong_schema_version_is_refused() -> None:
@@ -51,14 +52,28 @@ def test_wrong_types_are_refused() -> None:
 
 def test_dead_letter_keeps_binary_payload_exact() -> None:
     payload = b"\xff\xfe\x00binary"
-    letter = DeadLetterV1.from_bytes(stage="cleaning", reason="not JSON", error_type="X",
-                                     topic="articles.raw", partition=0, offset=7, key=None,
-                                     value=payload)
+    letter = DeadLetterV1.from_bytes(
+        stage="cleaning",
+        reason="not JSON",
+        error_type="X",
+        topic="articles.raw",
+        partition=0,
+        offset=7,
+        key=None,
+        value=payload,
+    )
     assert letter.payload_encoding == "base64"
     assert letter.payload_bytes() == payload
-    text = DeadLetterV1.from_bytes(stage="cleaning", reason="r", error_type="X",
-                                   topic="articles.raw", partition=0, offset=8, key=b"k",
-                                   value=b'{"a": 1}')
+    text = DeadLetterV1.from_bytes(
+        stage="cleaning",
+        reason="r",
+        error_type="X",
+        topic="articles.raw",
+        partition=0,
+        offset=8,
+        key=b"k",
+        value=b'{"a": 1}',
+    )
     assert text.payload == '{"a": 1}' and text.key == "k"
 
 
@@ -74,8 +89,12 @@ def test_committed_schemas_are_current() -> None:
 
 
 def test_registry_defaults() -> None:
-    assert {t.name for t in TOPICS} >= {"articles.raw", "articles.clean", "articles.enriched",
-                                        "articles.indexed"}
+    assert {t.name for t in TOPICS} >= {
+        "articles.raw",
+        "articles.clean",
+        "articles.enriched",
+        "articles.indexed",
+    }
     for t in TOPICS:
         assert t.partitions == 6
         if not t.name.endswith(".dlq") and t.name != "articles.indexed":

@@ -9,7 +9,7 @@ from shared.settings import EntitySettings, IngestionSettings, SearchSettings
 
 def test_bad_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSFLOW_ELASTICSEARCH_URL", "ftp://nowhere")
-    with pytest.raises(ValidationError, match="elasticsearch_url|NEWSFLOW_ELASTICSEARCH_URL"):
+    with pytest.raises(ValidationError, match=r"elasticsearch_url|NEWSFLOW_ELASTICSEARCH_URL"):
         SearchSettings()
 
 
