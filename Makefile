@@ -64,5 +64,9 @@ schemas: install
 eval: install
 	@$(PY) bench/eval_cleaning.py
 
+# Throughput, latency, scaling, search and memory on the real local stack.
+bench: up
+	@$(PY) bench/run_bench.py
+
 clean-stack: down
 	rm -rf .stack/kafka/data .stack/elasticsearch/data .stack/redis
