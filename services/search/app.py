@@ -1,0 +1,420 @@
+"""HTTP layer of the search service: the JSON API under ``/v1`` and the web UI
+at ``/``, served by one FastAPI app.
+
+``create_app(settings)`` builds everything from one settings object (tests
+build as many apps as they like); ``main()`` reads the settings once and runs
+uvicorn, which is what ``newsflow api search`` calls.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the parameter
+# annotations at run time, and those of the route closures name local values
+# (this deployment's limits), which string annotations could not resolve.
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, AsyncElasticsearch
+from elasticsearch.serializer import OrjsonSerializer
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRouter
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.search.cache import CacheStatus, ResponseCache
+from services.search.cursor import InvalidCursor
+from services.search.models import (
+    ArticleOut,
+    DateBound,
+    ErrorOut,
+    HealthOut,
+    ReadyOut,
+    SearchRequest,
+    SearchResponse,
+    SimilarResponse,
+    SortOrder,
+    SuggestResponse,
+)
+from services.search.query import MAX_RESULT_WINDOW
+from services.search.service import ArticleNotFound, SearchService
+from shared import metrics
+from shared.settings import SearchSettings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_FILTER_VALUES = 50
+DEFAULT_PAGE_SIZE = 20
+
+# The UI renders untrusted article text. It never parses it as HTML, and the
+# page's policy would not run an injected script or handler anyway: only our
+# own files may load, nothing inline.
+UI_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+API_DESCRIPTION = """
+Full-text search over the articles Newsflow has cleaned and enriched.
+
+* **Dates.** `from` / `to` take a day (`2024-03-01`, the whole day) or an ISO
+  8601 date-time, and filter on the publication date. Articles without one
+  are excluded by any date range, counted apart in `histogram.undated`, and
+  sorted last under `sort=newest`.
+* **Facets.** Each facet's counts apply every filter except the facet's own:
+  values of one facet combine with OR, facets with AND.
+* **Paging.** `page` (with `size`) reaches the first 10,000 results; every
+  response also carries `next_cursor`, which continues from its last hit in a
+  stable snapshot (point in time) and has no depth limit.
+* **Cache.** Responses may come from a short-lived cache, never older than
+  the configured bound; the `X-Cache` header says `HIT`, `MISS` or `BYPASS`.
+* **Errors** are JSON objects with a `reason`.
+"""
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorOut, "description": "Invalid parameters (limits included)."},
+    503: {"model": ErrorOut, "description": "Elasticsearch unreachable."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No article with this id."},
+}
+
+ArticleId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="Article id.")]
+
+
+def get_service(request: Request) -> SearchService:
+    service: SearchService = request.app.state.service
+    return service
+
+
+Service = Annotated[SearchService, Depends(get_service)]
+
+
+def _json(body: bytes, cache: CacheStatus) -> Response:
+    return Response(content=body, media_type="application/json", headers={"X-Cache": cache})
+
+
+# ----------------------------------------------------------------- requests
+def search_request_dependency(settings: SearchSettings) -> Callable[..., SearchRequest]:
+    """The /v1/search parameters, with this deployment's limits in their
+    declarations, so that OpenAPI shows them and FastAPI answers 422."""
+    max_size = settings.max_page_size
+    max_chars = settings.max_query_chars
+    Values = Annotated[list[str] | None, Query(max_length=MAX_FILTER_VALUES)]
+
+    def search_request(
+        q: Annotated[
+            str,
+            Query(
+                max_length=max_chars,
+                description='Words (all must match), "exact phrases", -excluded, a | b, pre*.',
+            ),
+        ] = "",
+        people: Values = None,
+        organisations: Values = None,
+        places: Values = None,
+        source: Values = None,
+        language: Values = None,
+        date_from: Annotated[
+            DateBound | None, Query(alias="from", description="Published on or after.")
+        ] = None,
+        date_to: Annotated[
+            DateBound | None, Query(alias="to", description="Published on or before.")
+        ] = None,
+        sort: Annotated[
+            SortOrder, Query(description="relevance (newest when q is empty) or newest.")
+        ] = "relevance",
+        page: Annotated[int, Query(ge=1)] = 1,
+        size: Annotated[int, Query(ge=1, le=max_size)] = min(DEFAULT_PAGE_SIZE, max_size),
+        facet_size: Annotated[int, Query(ge=1, le=100)] = 10,
+        facets: Annotated[bool, Query(description="Compute facets and histogram.")] = True,
+        cursor: Annotated[str | None, Query(max_length=16_384)] = None,
+    ) -> SearchRequest:
+        try:
+            request = SearchRequest(
+                q=q,
+                people=tuple(people or ()),
+                organisations=tuple(organisations or ()),
+                places=tuple(places or ()),
+                source=tuple(source or ()),
+                language=tuple(language or ()),
+                date_from=date_from,
+                date_to=date_to,
+                sort=sort,
+                page=page,
+                size=size,
+                facet_size=facet_size,
+                with_facets=facets,
+                cursor=cursor,
+            )
+        except ValidationError as exc:
+            # Located like FastAPI's own errors, so reasons read the same.
+            errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from exc
+        if request.cursor is None and request.page * request.size > MAX_RESULT_WINDOW:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", "page"),
+                        "msg": f"pages stop at result {MAX_RESULT_WINDOW:,}; "
+                        "follow next_cursor to go deeper",
+                        "type": "value_error",
+                    }
+                ]
+            )
+        return request
+
+    return search_request
+
+
+# ----------------------------------------------------------------- routes
+def api_router(settings: SearchSettings) -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=ERRORS)
+    search_request = search_request_dependency(settings)
+
+    @router.get("/search", response_model=SearchResponse, summary="Search articles")
+    async def search(
+        request: Annotated[SearchRequest, Depends(search_request)], service: Service
+    ) -> Response:
+        """Full-text search with facets, a date histogram and highlighted
+        snippets (HTML-escaped; `<mark>` is the only tag)."""
+        body, cache = await service.search(request)
+        return _json(body, cache)
+
+    @router.get("/articles/{article_id}", response_model=ArticleOut, responses=NOT_FOUND)
+    async def article(article_id: ArticleId, service: Service) -> ArticleOut:
+        """The whole cleaned article with its entities."""
+        return await service.article(article_id)
+
+    @router.get(
+        "/articles/{article_id}/similar", response_model=SimilarResponse, responses=NOT_FOUND
+    )
+    async def similar(
+        article_id: ArticleId,
+        service: Service,
+        size: Annotated[int, Query(ge=1, le=20)] = 5,
+    ) -> Response:
+        """Articles sharing the most distinctive words of this one."""
+        body, cache = await service.similar(article_id, size)
+        return _json(body, cache)
+
+    @router.get("/entities/suggest", response_model=SuggestResponse)
+    async def suggest(
+        service: Service,
+        q: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=settings.max_query_chars,
+                description="Start of a word of the name.",
+            ),
+        ],
+        size: Annotated[int, Query(ge=1, le=50)] = 10,
+    ) -> Response:
+        """Entity names where a word starts with `q`, most mentioned first
+        (by number of articles)."""
+        body, cache = await service.suggest(q, size)
+        return _json(body, cache)
+
+    return router
+
+
+def ops_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", response_model=HealthOut, summary="Liveness")
+    async def healthz() -> HealthOut:
+        """The process answers; says nothing about its servers."""
+        return HealthOut(status="ok")
+
+    @router.get(
+        "/readyz",
+        response_model=ReadyOut,
+        summary="Readiness",
+        responses={503: {"model": ReadyOut}},
+    )
+    async def readyz(service: Service) -> JSONResponse:
+        """Elasticsearch and Redis both reachable (503 and which one, if not)."""
+        ready = await service.readiness()
+        return JSONResponse(ready.model_dump(), status_code=200 if ready.status == "ready" else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics_page() -> Response:
+        payload, content_type = metrics.render()
+        return Response(payload, media_type=content_type)
+
+    return router
+
+
+def mount_ui(app: FastAPI) -> None:
+    index = STATIC_DIR / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def ui() -> FileResponse:
+        return FileResponse(index, headers=UI_HEADERS)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+# ----------------------------------------------------------------- errors
+def _error(status: int, reason: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body = ErrorOut(reason=reason, errors=errors).model_dump(exclude_none=True)
+    return JSONResponse(body, status_code=status)
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"][1:]) or "request"
+    return _error(422, f"invalid {where}: {first['msg']}", errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _error(exc.status_code, str(exc.detail))
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
+    return _error(422, str(exc))
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return _error(404, f"no article with id {exc}")
+
+
+async def _backend_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("elasticsearch unreachable", extra={"error": repr(exc)})
+    return _error(503, "search backend unavailable; try again shortly")
+
+
+async def _backend_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("elasticsearch refused a request", extra={"error": repr(exc)})
+    return _error(502, "search backend error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(InvalidCursor, _bad_cursor)
+    app.add_exception_handler(ArticleNotFound, _not_found)
+    app.add_exception_handler(TransportError, _backend_down)
+    app.add_exception_handler(ApiError, _backend_error)
+
+
+# ----------------------------------------------------------------- plumbing
+class RequestMetrics:
+    """Counts requests by route and status and adds X-Response-Time-ms.
+    Plain ASGI rather than @app.middleware("http"), which wraps every
+    request in an extra task and stream: measurable on a fast search."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = 500
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                elapsed_ms = (time.monotonic() - started) * 1000
+                MutableHeaders(scope=message).append("X-Response-Time-ms", f"{elapsed_ms:.1f}")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels("search", route, str(status)).inc()
+
+
+def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
+    """Clients are made at start and closed at stop. Neither server has to
+    be up at start: /readyz tells when they are."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # orjson: search answers with facets are large, and the standard
+        # library's json decoding is most of the client's share of a request.
+        es = AsyncElasticsearch(settings.es_url, request_timeout=10, serializer=OrjsonSerializer())
+        # The cache must never slow a search down: short timeouts, no
+        # retries (ResponseCache also rests a few seconds after a failure).
+        redis = Redis.from_url(
+            settings.redis_dsn,
+            socket_timeout=0.25,
+            socket_connect_timeout=0.25,
+            retry=Retry(NoBackoff(), 0),
+        )
+        cache = ResponseCache(redis, ttl_s=settings.cache_ttl_s, namespace=settings.namespace)
+        app.state.service = SearchService(es, cache, alias=settings.index_alias, redis=redis)
+        try:
+            yield
+        finally:
+            await es.close()
+            await redis.aclose()
+
+    return lifespan
+
+
+def create_app(settings: SearchSettings) -> FastAPI:
+    """The search API and UI for one deployment (settings.namespace)."""
+    app = FastAPI(
+        title="Newsflow search",
+        version="1",
+        description=API_DESCRIPTION,
+        lifespan=lifespan_for(settings),
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestMetrics)
+    app.include_router(api_router(settings))
+    app.include_router(ops_router())
+    mount_ui(app)
+    return app
+
+
+def main(port: int | None = None) -> None:
+    """Run the search API + UI; `port` overrides the configured one (the CLI's --port)."""
+    import uvicorn
+
+    from shared.logs import configure_logging
+
+    settings = SearchSettings()
+    configure_logging(settings.log_level, service="newsflow-search")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+__all__ = ["create_app", "main"]

@@ -1,0 +1,297 @@
+"""Request and response shapes of the search API.
+
+Requests and responses are separate classes: a request is what a caller may
+ask (validated and normalised once, here), a response is what we promise to
+send back. Normalising the request in one place matters twice over: the query
+builder never sees untidy input, and two requests that mean the same search
+(``people=B&people=A`` and ``people=A&people=B``, extra spaces in ``q``) map to
+one cache entry and one cursor identity.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+FacetName = Literal["people", "organisations", "places", "source", "language"]
+FACET_NAMES: tuple[FacetName, ...] = ("people", "organisations", "places", "source", "language")
+SortOrder = Literal["relevance", "newest"]
+Interval = Literal["day", "week", "month", "quarter", "year"]
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date_bound(value: object) -> object:
+    """Tell a day from an instant, which pydantic's own parsing cannot: it
+    reads ``2024-01-31`` as midnight, but ``to=2024-01-31`` must mean "until
+    the end of that day". A bare ``YYYY-MM-DD`` stays a :class:`date`;
+    anything else must be an ISO 8601 date-time, naive meaning UTC."""
+    if isinstance(value, str):
+        text = value.strip()
+        if _DAY.match(text):
+            return date.fromisoformat(text)
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError("expected YYYY-MM-DD or an ISO 8601 date-time") from exc
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+DateBound = Annotated[date | datetime, BeforeValidator(parse_date_bound)]
+
+
+def range_start(bound: date | datetime) -> datetime:
+    """First instant a ``from`` bound admits (a day starts at 00:00 UTC)."""
+    if isinstance(bound, datetime):
+        return bound
+    return datetime.combine(bound, time.min, tzinfo=UTC)
+
+
+def range_end(bound: date | datetime) -> tuple[datetime, bool]:
+    """The limit a ``to`` bound sets and whether it is inclusive: a day is
+    admitted whole (exclusive next midnight), an instant inclusively."""
+    if isinstance(bound, datetime):
+        return bound, True
+    return datetime.combine(bound + timedelta(days=1), time.min, tzinfo=UTC), False
+
+
+def clean_values(values: object) -> tuple[str, ...]:
+    """Filter values as a sorted set, blanks dropped: order and repeats do not
+    change the meaning of a filter, so they must not change its identity."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list | tuple | set | frozenset):
+        raise ValueError("expected a list of strings")
+    return tuple(sorted({str(v).strip() for v in values if str(v).strip()}))
+
+
+# ----------------------------------------------------------------- requests
+class SearchRequest(BaseModel):
+    """One search, as understood after validation. Built by the HTTP layer
+    from query parameters (where the configurable limits are enforced) and
+    consumed by the query builder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    q: str = ""
+    people: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    language: tuple[str, ...] = ()
+    date_from: DateBound | None = None
+    date_to: DateBound | None = None
+    sort: SortOrder = "relevance"
+    page: int = Field(default=1, ge=1)
+    size: int = Field(default=20, ge=1)
+    facet_size: int = Field(default=10, ge=1, le=100)
+    with_facets: bool = True
+    cursor: str | None = None
+
+    @field_validator("q", mode="before")
+    @classmethod
+    def _collapse_spaces(cls, value: object) -> object:
+        return " ".join(value.split()) if isinstance(value, str) else value
+
+    @field_validator(*FACET_NAMES, mode="before")
+    @classmethod
+    def _clean_filter(cls, value: object) -> tuple[str, ...]:
+        return clean_values(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchRequest:
+        if self.date_from is not None and self.date_to is not None:
+            end, inclusive = range_end(self.date_to)
+            start = range_start(self.date_from)
+            if start > end or (start == end and not inclusive):
+                raise ValueError("'from' must not be after 'to'")
+        if self.cursor is not None and self.page != 1:
+            raise ValueError("give either 'page' or 'cursor', not both")
+        return self
+
+    @property
+    def effective_sort(self) -> SortOrder:
+        """Without words to score, relevance ranks nothing: newest first then."""
+        return self.sort if self.q else "newest"
+
+    def filters(self) -> dict[FacetName, tuple[str, ...]]:
+        """The active facet filters, facet by facet."""
+        return {name: values for name in FACET_NAMES if (values := getattr(self, name))}
+
+    def result_set_identity(self) -> dict[str, Any]:
+        """What fixes the ordered result list; a cursor is only valid for the
+        identity it was made for (page size and facets may change between
+        pages, the query, filters and sort may not)."""
+        return {
+            "q": self.q,
+            "filters": self.filters(),
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "sort": self.effective_sort,
+        }
+
+    def cache_identity(self) -> dict[str, Any]:
+        """Everything that shapes the response, normalised: the cache key."""
+        return {
+            **self.result_set_identity(),
+            "page": self.page,
+            "size": self.size,
+            "facet_size": self.facet_size,
+            "with_facets": self.with_facets,
+            "cursor": self.cursor,
+        }
+
+
+# ----------------------------------------------------------------- responses
+class ErrorOut(BaseModel):
+    """Every error the API answers: a reason a person can read, and for
+    invalid requests the offending parameters."""
+
+    reason: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class FacetBucket(BaseModel):
+    value: str
+    count: int = Field(
+        description="Articles matching the search with this value, computed "
+        "with every filter except this facet's own (so choices add up)."
+    )
+    selected: bool = False
+
+
+class Facets(BaseModel):
+    people: list[FacetBucket] = Field(default_factory=list)
+    organisations: list[FacetBucket] = Field(default_factory=list)
+    places: list[FacetBucket] = Field(default_factory=list)
+    source: list[FacetBucket] = Field(default_factory=list)
+    language: list[FacetBucket] = Field(default_factory=list)
+
+
+class HistogramBucket(BaseModel):
+    start: date = Field(description="First day of the bucket (UTC).")
+    end: date = Field(description="Day after the bucket's last day (exclusive).")
+    count: int
+
+
+class Histogram(BaseModel):
+    interval: Interval
+    buckets: list[HistogramBucket]
+    undated: int = Field(
+        description="Matching articles without a publication date; they "
+        "appear in no bucket and are excluded by any date range."
+    )
+
+
+class SearchHit(BaseModel):
+    id: str
+    title: str | None
+    title_html: str | None = Field(
+        default=None,
+        description="Title with matches in <mark>, HTML-escaped otherwise; null when the "
+        "title did not match.",
+    )
+    snippets: list[str] = Field(
+        default_factory=list,
+        description="Passages of the body, HTML-escaped, matches in <mark> (the only tags).",
+    )
+    source: str
+    language: str | None = None
+    published_at: datetime | None = None
+    url: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    word_count: int | None = None
+    score: float | None = None
+    people: list[str] = Field(default_factory=list)
+    organisations: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+
+
+class SearchEcho(BaseModel):
+    """The search as the server understood it (normalised)."""
+
+    q: str
+    filters: dict[str, list[str]]
+    date_from: date | datetime | None
+    date_to: date | datetime | None
+    sort: SortOrder
+
+
+class SearchResponse(BaseModel):
+    total: int = Field(description="Exact number of matching articles.")
+    took_ms: int
+    page: int | None = Field(description="Page number, or null when paging by cursor.")
+    size: int
+    next_cursor: str | None = Field(
+        description="Opaque; pass as `cursor` for the next page. Works beyond 10,000 hits."
+    )
+    query: SearchEcho
+    hits: list[SearchHit]
+    facets: Facets | None = None
+    histogram: Histogram | None = None
+
+
+class EntityOut(BaseModel):
+    name: str
+    label: str
+    group: str
+    count: int
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str | None
+    text: str
+    source: str
+    url: str | None = None
+    site_name: str | None = None
+    language: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    credit: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    received_at: datetime | None = None
+    word_count: int | None = None
+    entities: list[EntityOut] = Field(default_factory=list)
+
+
+class SimilarArticle(BaseModel):
+    id: str
+    title: str | None
+    source: str
+    published_at: datetime | None = None
+    score: float
+
+
+class SimilarResponse(BaseModel):
+    id: str
+    items: list[SimilarArticle]
+
+
+class Suggestion(BaseModel):
+    name: str
+    group: str
+    facet: FacetName | None = Field(
+        description="Facet this entity filters, or null when its group is not a facet."
+    )
+    count: int = Field(description="Articles that mention it.")
+
+
+class SuggestResponse(BaseModel):
+    q: str
+    items: list[Suggestion]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]

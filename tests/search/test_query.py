@@ -1,0 +1,374 @@
+"""Unit tests of the search's pure parts: request normalisation, query
+building, cursors and response shaping. No server is needed."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.search import cursor as cursors
+from services.search.models import SearchRequest, parse_date_bound
+from services.search.query import (
+    DateBounds,
+    all_of,
+    build_search_body,
+    build_similar_body,
+    build_suggest_body,
+    choose_interval,
+    date_clause,
+    normalise_prefix,
+    sort_clause,
+    suggest_pattern,
+    text_query,
+)
+from services.search.results import facet_from, hit_from, interval_end, suggestions_from
+
+SEP = "\x1f"
+
+
+def request(**fields: Any) -> SearchRequest:
+    return SearchRequest(**fields)
+
+
+# ----------------------------------------------------------------- requests
+def test_request_normalises_query_and_filters() -> None:
+    a = request(q="  climate   change ", people=["B", " A ", "B", ""])
+    b = request(q="climate change", people=["A", "B"])
+    assert a.q == "climate change"
+    assert a.people == ("A", "B")
+    assert a.cache_identity() == b.cache_identity()
+    assert cursors.identity_of(a) == cursors.identity_of(b)
+
+
+def test_relevance_without_words_is_newest() -> None:
+    assert request(q="", sort="relevance").effective_sort == "newest"
+    assert request(q="x", sort="relevance").effective_sort == "relevance"
+    assert request(sort="relevance").cache_identity() == request(sort="newest").cache_identity()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-01", date(2024, 3, 1)),
+        ("2024-03-01T10:30:00Z", datetime(2024, 3, 1, 10, 30, tzinfo=UTC)),
+        ("2024-03-01T10:30:00", datetime(2024, 3, 1, 10, 30, tzinfo=UTC)),
+    ],
+)
+def test_date_bounds_tell_days_from_instants(text: str, expected: date) -> None:
+    parsed = parse_date_bound(text)
+    assert parsed == expected
+    assert type(parsed) is type(expected)
+
+
+def test_invalid_requests_are_refused() -> None:
+    with pytest.raises(ValidationError, match="'from' must not be after 'to'"):
+        request(date_from="2024-02-01", date_to="2024-01-31")
+    with pytest.raises(ValidationError, match="either 'page' or 'cursor'"):
+        request(page=2, cursor="abc")
+    with pytest.raises(ValidationError):
+        request(date_from="yesterday")
+    # A single day is a valid range.
+    assert request(date_from="2024-01-31", date_to="2024-01-31")
+
+
+# ----------------------------------------------------------------- text
+def test_text_query() -> None:
+    assert text_query("") == {"match_all": {}}
+    sqs = text_query('"exact phrase" -not a | b')["simple_query_string"]
+    assert sqs["query"] == '"exact phrase" -not a | b'
+    assert sqs["default_operator"] == "and"
+    assert sqs["quote_field_suffix"] == ".std"
+    assert sqs["lenient"] is True
+    # Title weighs more than body.
+    weights = {f.split("^")[0]: float(f.split("^")[1]) if "^" in f else 1.0 for f in sqs["fields"]}
+    assert weights["title"] > weights["body"]
+
+
+def test_highlight_is_html_encoded_with_mark_tags() -> None:
+    body = build_search_body(request(q="climate"))
+    highlight = body["highlight"]
+    assert highlight["encoder"] == "html"
+    assert highlight["pre_tags"] == ["<mark>"] and highlight["post_tags"] == ["</mark>"]
+    assert set(highlight["fields"]) == {"title", "body"}
+    assert "highlight_query" in highlight
+    assert "highlight_query" not in build_search_body(request())["highlight"]
+
+
+# ----------------------------------------------------------------- filters and facets
+def test_facet_filters_are_post_filters_or_within_and_across() -> None:
+    body = build_search_body(request(source=["b.com", "a.com"], language=["en"]))
+    assert body["post_filter"] == {
+        "bool": {
+            "filter": [
+                {"terms": {"source": ["a.com", "b.com"]}},
+                {"terms": {"language": ["en"]}},
+            ]
+        }
+    }
+    # The scored query has no facet filter: aggregations see every facet value.
+    assert "terms" not in str(body["query"])
+
+
+def test_each_facet_is_counted_without_its_own_filter() -> None:
+    body = build_search_body(request(source=["a.com"], language=["en"], people=["Ada"]))
+    aggs = body["aggs"]
+    source, language, people = (
+        {"terms": {"source": ["a.com"]}},
+        {"terms": {"language": ["en"]}},
+        {"terms": {"people": ["Ada"]}},
+    )
+    assert aggs["facet_source"]["filter"] == {"bool": {"filter": [people, language]}}
+    assert aggs["facet_language"]["filter"] == {"bool": {"filter": [people, source]}}
+    assert aggs["facet_people"]["filter"] == {"bool": {"filter": [source, language]}}
+    assert aggs["facet_places"]["filter"] == {"bool": {"filter": [people, source, language]}}
+    assert aggs["dates"]["filter"] == {"bool": {"filter": [people, source, language]}}
+    # Selected values are counted even when outside the top ones.
+    assert aggs["facet_source"]["aggs"]["selected"]["terms"]["include"] == ["a.com"]
+    assert "selected" not in aggs["facet_places"]["aggs"]
+
+
+def test_no_filters_means_no_post_filter() -> None:
+    body = build_search_body(request(q="x"))
+    assert "post_filter" not in body
+    assert body["aggs"]["facet_source"]["filter"] == {"match_all": {}}
+
+
+def test_all_of() -> None:
+    one = {"term": {"a": 1}}
+    assert all_of([]) == {"match_all": {}}
+    assert all_of([one]) == one
+    assert all_of([one, one]) == {"bool": {"filter": [one, one]}}
+
+
+# ----------------------------------------------------------------- dates
+def test_date_range_days_are_whole() -> None:
+    clause = date_clause(request(date_from="2024-01-01", date_to="2024-01-31"))
+    assert clause == {
+        "range": {
+            "published_at": {"gte": "2024-01-01T00:00:00+00:00", "lt": "2024-02-01T00:00:00+00:00"}
+        }
+    }
+    instant = date_clause(request(date_to="2024-01-31T12:00:00Z"))
+    assert instant == {"range": {"published_at": {"lte": "2024-01-31T12:00:00+00:00"}}}
+    assert date_clause(request()) is None
+
+
+def test_date_range_filters_the_query_not_the_post_filter() -> None:
+    body = build_search_body(request(date_from="2024-01-01"))
+    assert body["query"]["bool"]["filter"] == [
+        {"range": {"published_at": {"gte": "2024-01-01T00:00:00+00:00"}}}
+    ]
+    assert "post_filter" not in body
+
+
+def test_histogram_spans_the_range_with_a_fitting_interval() -> None:
+    body = build_search_body(request(date_from="2024-03-01", date_to="2024-03-31"))
+    histogram = body["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]
+    assert histogram["field"] == "published_at"
+    assert histogram["calendar_interval"] == "day"
+    assert histogram["min_doc_count"] == 0
+    start = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp() * 1000)
+    end = int(datetime(2024, 4, 1, tzinfo=UTC).timestamp() * 1000) - 1
+    assert histogram["extended_bounds"] == {"min": start, "max": end}
+    assert body["aggs"]["dates"]["aggs"]["undated"] == {"missing": {"field": "published_at"}}
+
+
+def test_histogram_interval_from_corpus_bounds() -> None:
+    bounds = DateBounds(datetime(2015, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
+    body = build_search_body(request(), bounds=bounds)
+    histogram = body["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]
+    assert histogram["calendar_interval"] == "quarter"
+    # Every search without a range shares the corpus' time axis.
+    assert histogram["extended_bounds"] == {
+        "min": int(bounds.oldest.timestamp() * 1000),
+        "max": int(bounds.newest.timestamp() * 1000),
+    }
+    assert (
+        "extended_bounds"
+        not in build_search_body(request())["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]
+    )
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [{"date_from": "2030-01-01"}, {"date_to": "2001-01-01"}, {"date_to": "2001-01-01T00:00:00"}],
+)
+def test_histogram_bounds_stay_ordered_for_ranges_beyond_the_corpus(dates: dict[str, str]) -> None:
+    bounds = DateBounds(datetime(2015, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
+    body = build_search_body(request(**dates), bounds=bounds)
+    extended = body["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]["extended_bounds"]
+    assert extended["min"] <= extended["max"]
+
+
+@pytest.mark.parametrize(
+    ("days", "interval"),
+    [(0, "day"), (45, "day"), (61, "week"), (400, "week"), (600, "month"), (3000, "quarter")],
+)
+def test_choose_interval(days: int, interval: str) -> None:
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    end = datetime.fromtimestamp(start.timestamp() + days * 86400, tz=UTC)
+    assert choose_interval(start, end) == interval
+    assert choose_interval(None, None) == "month"
+    assert choose_interval(start, datetime(2100, 1, 1, tzinfo=UTC)) == "year"
+
+
+# ----------------------------------------------------------------- sorting and paging
+def test_sorts_end_on_the_unique_id() -> None:
+    for order in ("relevance", "newest"):
+        assert sort_clause(order)[-1] == {"article_id": {"order": "asc"}}
+    assert sort_clause("relevance")[0] == {"_score": {"order": "desc"}}
+    assert sort_clause("newest")[0] == {"published_at": {"order": "desc", "missing": "_last"}}
+    # Empty q sorts newest whatever was asked.
+    assert build_search_body(request(sort="relevance"))["sort"] == sort_clause("newest")
+
+
+def test_pages_by_number_and_by_cursor() -> None:
+    body = build_search_body(request(page=3, size=20))
+    assert body["from"] == 40 and body["size"] == 20
+    assert body["track_total_hits"] is True
+    assert "search_after" not in body and "pit" not in body
+
+    after = [1.5, 1700000000000, "abc"]
+    continued = build_search_body(
+        request(size=20), search_after=after, pit_id="PIT", pit_keep_alive="1m"
+    )
+    assert continued["search_after"] == after
+    assert "from" not in continued
+    assert continued["pit"] == {"id": "PIT", "keep_alive": "1m"}
+
+
+def test_facets_can_be_left_out() -> None:
+    assert "aggs" not in build_search_body(request(with_facets=False))
+
+
+def test_hits_leave_the_body_out() -> None:
+    source = build_search_body(request())["_source"]
+    assert "body" not in source and "title" in source
+
+
+# ----------------------------------------------------------------- cursors
+def test_cursor_round_trip_and_identity() -> None:
+    search = request(q="climate", source=["a.com"])
+    token = cursors.encode(
+        cursors.Cursor(identity=cursors.identity_of(search), after=[2.5, "id"], seen=20, pit="P")
+    )
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
+    decoded = cursors.decode(token, search)
+    assert decoded.after == [2.5, "id"] and decoded.seen == 20 and decoded.pit == "P"
+    # Page size may change between pages; the query may not.
+    assert cursors.decode(token, request(q="climate", source=["a.com"], size=50))
+    with pytest.raises(cursors.InvalidCursor, match="another search"):
+        cursors.decode(token, request(q="weather", source=["a.com"]))
+
+
+@pytest.mark.parametrize("token", ["", "!!!", "bm90IGpzb24", "eyJ2IjoyfQ", "eyJ2IjoxLCJhIjpbXX0"])
+def test_garbage_cursors_are_refused(token: str) -> None:
+    with pytest.raises(cursors.InvalidCursor):
+        cursors.decode(token, request())
+
+
+# ----------------------------------------------------------------- suggestions
+def key(name: str, group: str = "people") -> str:
+    return SEP.join((name.lower(), group, name))
+
+
+def matches(prefix: str, term: str) -> bool:
+    # Lucene regexps are anchored, like fullmatch; the constructs used
+    # (groups, classes, escapes, .*) read the same in Python.
+    return re.fullmatch(suggest_pattern(normalise_prefix(prefix)), term) is not None
+
+
+def test_suggest_pattern_matches_word_starts_of_the_name_only() -> None:
+    assert matches("bar", key("Barack Obama"))
+    assert matches("OBA", key("Barack Obama"))
+    assert matches("barack ob", key("Barack Obama"))
+    assert matches("berners", key("Tim Berners-Lee")) and matches("lee", key("Tim Berners-Lee"))
+    assert not matches("rack", key("Barack Obama"))  # not a word start
+    assert not matches("people", key("Barack Obama"))  # the group part
+    assert not matches("obama", SEP.join(("x", "people", "obama")))  # the display part
+
+
+@pytest.mark.parametrize("prefix", [".*", "a|b", "(", "[a-z]", "\\", '"', "~@#&<>"])
+def test_suggest_pattern_escapes_regex_syntax(prefix: str) -> None:
+    pattern = suggest_pattern(normalise_prefix(prefix))
+    re.compile(pattern)
+    assert not matches(prefix, key("Anything At All"))
+    assert matches(prefix, key(f"x {prefix}y"))
+
+
+def test_suggest_body_ranks_by_article_count() -> None:
+    terms = build_suggest_body("oba", 7)["aggs"]["entities"]["terms"]
+    assert terms["field"] == "entity_keys"
+    assert terms["size"] == 7
+    assert terms["order"][0] == {"_count": "desc"}
+    assert normalise_prefix("  New\x1f  YORK\x00 ") == "new york"
+
+
+def test_suggestions_from_keys() -> None:
+    response = {
+        "aggregations": {
+            "entities": {
+                "buckets": [
+                    {"key": key("New York", "places"), "doc_count": 9},
+                    {"key": key("Newsroom Club", "groups"), "doc_count": 2},
+                ]
+            }
+        }
+    }
+    items = suggestions_from("new", response).items
+    assert [(i.name, i.facet, i.count) for i in items] == [
+        ("New York", "places", 9),
+        ("Newsroom Club", None, 2),
+    ]
+
+
+def test_similar_body() -> None:
+    mlt = build_similar_body("articles-v1", "a" * 32, 5)["query"]["more_like_this"]
+    assert mlt["fields"] == ["title", "body"]
+    assert mlt["like"] == [{"_index": "articles-v1", "_id": "a" * 32}]
+
+
+# ----------------------------------------------------------------- results
+@pytest.mark.parametrize(
+    ("start", "interval", "end"),
+    [
+        (date(2024, 1, 31), "day", date(2024, 2, 1)),
+        (date(2024, 1, 1), "week", date(2024, 1, 8)),
+        (date(2024, 12, 1), "month", date(2025, 1, 1)),
+        (date(2024, 10, 1), "quarter", date(2025, 1, 1)),
+        (date(2024, 1, 1), "year", date(2025, 1, 1)),
+    ],
+)
+def test_interval_end(start: date, interval: str, end: date) -> None:
+    assert interval_end(start, interval) == end  # type: ignore[arg-type]
+
+
+def test_facet_keeps_selected_values_outside_the_top() -> None:
+    agg = {
+        "top": {"buckets": [{"key": "a", "doc_count": 5}, {"key": "b", "doc_count": 3}]},
+        "selected": {"buckets": [{"key": "z", "doc_count": 1}]},
+    }
+    buckets = facet_from(agg, ("b", "z", "gone"))
+    assert [(b.value, b.count, b.selected) for b in buckets] == [
+        ("a", 5, False),
+        ("b", 3, True),
+        ("z", 1, True),
+        ("gone", 0, True),
+    ]
+
+
+def test_hit_without_title_match_has_no_title_html() -> None:
+    raw = {
+        "_id": "x",
+        "_score": None,
+        "_source": {"title": "T", "source": "s", "published_at": "2024-01-01T00:00:00Z"},
+        "highlight": {"title": ["T"], "body": ["a &lt;b&gt; <mark>c</mark>"]},
+    }
+    hit = hit_from(raw)
+    assert hit.title_html is None
+    assert hit.snippets == ["a &lt;b&gt; <mark>c</mark>"]
+    assert hit.published_at == datetime(2024, 1, 1, tzinfo=UTC)

@@ -1,0 +1,318 @@
+"""The web UI in a real headless Chromium, against the app served by uvicorn.
+
+The corpus (tests/search/corpus.py) includes a hostile article whose title,
+body and one entity carry ``<script>`` and ``onerror=`` markup; the UI must
+show it as text and run none of it. Screenshots go to tests/artifacts/ (git
+ignored); their paths are printed (`pytest -s` shows them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote_plus
+from uuid import uuid4
+
+import pytest
+import uvicorn
+from elasticsearch import AsyncElasticsearch
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from redis.asyncio import Redis
+
+from services.search.app import create_app
+from shared.contracts import EnrichedArticleV1
+from shared.settings import SearchSettings
+from tests.search.corpus import (
+    HOSTILE_ENTITY,
+    HOSTILE_MARKUP,
+    HOSTILE_WORD,
+    build_corpus,
+    drop_namespace,
+    facet_counts,
+    index_corpus,
+)
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServedApp:
+    """uvicorn in a thread, on a free port, for the browser to reach."""
+
+    def __init__(self, settings: SearchSettings) -> None:
+        self.port = _free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> ServedApp:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[EnrichedArticleV1]:
+    return build_corpus()
+
+
+@pytest.fixture(scope="module")
+def base_url(corpus: list[EnrichedArticleV1]) -> Iterator[str]:
+    settings = SearchSettings(namespace=f"test-{uuid4().hex[:8]}-", cache_ttl_s=2)
+
+    async def with_clients(action: str) -> None:
+        es = AsyncElasticsearch(settings.es_url)
+        redis = Redis.from_url(settings.redis_dsn)
+        try:
+            if action == "index":
+                await index_corpus(es, settings.namespace, corpus)
+            else:
+                await drop_namespace(es, redis, settings.namespace)
+        finally:
+            await es.close()
+            await redis.aclose()
+
+    # In a thread of its own: sync Playwright keeps an event loop running in
+    # this one, where asyncio.run() is not allowed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, with_clients("index")).result()
+        try:
+            with ServedApp(settings) as served:
+                yield served.url
+        finally:
+            pool.submit(asyncio.run, with_clients("drop")).result()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page that fails the test on any script error or console error
+    (a CSP violation would be one)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console error: {message.text}")
+
+    page.on("console", on_console)
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"search-{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    print(f"screenshot: {path}")
+    return path
+
+
+def summary_total(page: Page) -> int:
+    text = page.locator("#summary strong").inner_text()
+    return int(re.sub(r"\D", "", text))
+
+
+def facet_counts_on_page(page: Page, facet: str) -> dict[str, int]:
+    items = page.locator(f'.facet[data-facet="{facet}"] .facet-item label')
+    counts = {}
+    for i in range(items.count()):
+        label = items.nth(i)
+        value = label.locator(".facet-value").text_content() or ""
+        counts[value] = int(re.sub(r"\D", "", label.locator(".facet-count").text_content() or "0"))
+    return counts
+
+
+# ----------------------------------------------------------------- tests
+def test_search_facets_url_state_and_article(
+    page: Page, base_url: str, corpus: list[EnrichedArticleV1]
+) -> None:
+    page.goto(base_url)
+    expect(page.locator("#summary strong")).to_have_text(f"{len(corpus)} articles")
+    expect(page.locator(".hit")).to_have_count(20)
+    shot(page, "home")
+
+    # Typing searches as you type (debounced); the URL follows.
+    page.locator("#q").press_sequentially("quokka", delay=30)
+    quokka = sum("quokka" in a.text.lower() for a in corpus)
+    expect(page.locator("#summary strong")).to_have_text(f"{quokka} articles")
+    expect(page).to_have_url(re.compile(r"\?q=quokka$"))
+    expect(page.locator(".hit mark").first).to_have_text(re.compile("quokka", re.I))
+    languages_before = facet_counts_on_page(page, "language")
+
+    # Choosing a source: list, counts and URL change.
+    source_item = page.locator('.facet[data-facet="source"] .facet-item').first
+    source = source_item.locator(".facet-value").inner_text()
+    source_count = int(source_item.locator(".facet-count").inner_text())
+    source_item.locator("label").click()
+    expect(page).to_have_url(re.compile(rf"source={re.escape(source)}"))
+    expect(page.locator("#summary strong")).to_have_text(re.compile(rf"^{source_count} articles?$"))
+    expect(page.locator(".chip-active")).to_contain_text(source)
+    assert facet_counts_on_page(page, "language") != languages_before
+    expect(page.locator(".hit")).to_have_count(source_count)
+    shot(page, "filtered")
+
+    # Reload: the same state from the URL alone.
+    url = page.url
+    page.reload()
+    expect(page.locator("#q")).to_have_value("quokka")
+    expect(page.locator("#summary strong")).to_have_text(re.compile(rf"^{source_count} articles?$"))
+    expect(page.locator('.facet[data-facet="source"] input:checked')).to_have_count(1)
+    assert page.url == url
+
+    # Back undoes the filter, forward redoes it.
+    page.go_back()
+    expect(page.locator("#summary strong")).to_have_text(f"{quokka} articles")
+    page.go_forward()
+    expect(page.locator("#summary strong")).to_have_text(re.compile(rf"^{source_count} articles?$"))
+
+    # The article view: text, entities, similar articles; back returns.
+    first = page.locator(".hit-title a").first
+    title = first.inner_text()
+    first.click()
+    expect(page.locator("#reader-title")).to_have_text(title.strip())
+    expect(page).to_have_url(re.compile(r"article=[0-9a-f]{32}"))
+    expect(page.locator(".reader-body p").first).to_be_visible()
+    shot(page, "article", full_page=True)
+    page.locator(".back").first.click()
+    expect(page.locator("#results")).to_be_visible()
+    expect(page.locator("#summary strong")).to_have_text(re.compile(rf"^{source_count} articles?$"))
+
+
+def test_entity_chip_and_histogram_narrow_the_search(
+    page: Page, base_url: str, corpus: list[EnrichedArticleV1]
+) -> None:
+    page.goto(base_url)
+    expect(page.locator(".hit")).to_have_count(20)
+    place, count = facet_counts(corpus, "places").most_common(1)[0]
+    page.locator(".hit .chip-places", has_text=re.compile(rf"^{re.escape(place)}$")).first.click()
+    expect(page).to_have_url(re.compile(re.escape(f"places={quote_plus(place)}")))
+    expect(page.locator("#summary strong")).to_have_text(re.compile(rf"^{count} articles?$"))
+
+    page.goto(base_url)
+    expect(page.locator(".bar").first).to_be_visible()
+    bar = page.locator(".bar:not(.is-empty)").first
+    bar.click()
+    expect(page).to_have_url(re.compile(r"from=\d{4}-\d\d-\d\d&to=\d{4}-\d\d-\d\d"))
+    expect(page.locator(".chip-active")).to_contain_text("Published")
+    shot(page, "histogram-range")
+
+
+def test_hostile_article_renders_as_text(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}?q={HOSTILE_WORD}")
+    hit = page.locator(".hit-title a").first
+    expect(hit).to_contain_text("<script>window.__pwned=1</script>")
+    expect(hit.locator("mark")).to_have_text(HOSTILE_WORD)
+    expect(page.locator(".hit-snippet").first).to_contain_text('onerror="window.__pwned=1"')
+    hit.click()
+    expect(page.locator("#reader-title")).to_contain_text(HOSTILE_MARKUP)
+    expect(page.locator(".reader-body")).to_contain_text(HOSTILE_MARKUP)
+    expect(page.locator(".entities")).to_contain_text(HOSTILE_ENTITY)
+    # Nothing from the article became an element, and nothing ran.
+    assert page.locator("#reader script, #reader img, #results img, .hits b").count() == 0
+    assert page.locator("script").count() == 1  # our own app.js
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    page.locator(".entities .chip", has_text="Evil Corp").hover()
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    shot(page, "hostile", full_page=True)
+
+
+def test_keyboard_and_suggestions(page: Page, base_url: str) -> None:
+    page.goto(base_url)
+    expect(page.locator(".hit")).to_have_count(20)
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    page.keyboard.type("germ", delay=40)
+    option = page.locator("#suggestions [role=option]").first
+    expect(option).to_contain_text("Germany")
+    page.keyboard.press("ArrowDown")
+    expect(option).to_have_attribute("aria-selected", "true")
+    shot(page, "suggest")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"places=Germany"))
+    expect(page.locator("#q")).to_have_value("")
+    expect(page.locator(".chip-active")).to_contain_text("Germany")
+
+    # A facet toggled from the keyboard keeps the focus through the re-render.
+    checkbox = page.locator('.facet[data-facet="language"] input').first
+    checkbox.focus()
+    page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"language="))
+    expect(page.locator('.facet[data-facet="language"] input:checked')).to_be_focused()
+
+    # The histogram: arrows move, shift+arrows select a span, Enter applies it.
+    page.goto(base_url)
+    page.locator(".bar").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    expect(page.locator(".bar.is-brushed")).to_have_count(3)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"from=\d{4}-\d\d-\d\d&to=\d{4}-\d\d-\d\d"))
+
+
+def test_phone_width(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(f"{base_url}?q=quokka")
+    expect(page.locator(".hit").first).to_be_visible()
+    # Nothing wider than the screen.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    shot(page, "phone")
+    page.locator("#filters-toggle").click()
+    expect(page.locator("#facets")).to_be_visible()
+    shot(page, "phone-filters")
+    context.close()
