@@ -26,7 +26,7 @@ status:
 
 run: up
 	@bash deploy/local/services.sh start
-	@$(BIN)/newsflow import samples/ --source sample --api-key "$$(cat .stack/api-key)"
+	@$(BIN)/newsflow import samples/ --api-key "$$(cat .stack/api-key)"
 	@echo
 	@echo "Newsflow is running."
 	@echo "  search UI and API   http://127.0.0.1:8000/        (API docs: /docs)"

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from services.ingestion.feeds.cli import sources_app
+
 app = typer.Typer(
     help="Newsflow: a news pipeline over Kafka, Elasticsearch and Redis.",
     no_args_is_help=True,
@@ -22,6 +24,7 @@ topics_app = typer.Typer(help="Kafka topics of the registry.", no_args_is_help=T
 schemas_app = typer.Typer(help="JSON Schemas of the topic contracts.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(sources_app, name="sources")
 
 
 class StageName(StrEnum):
@@ -69,6 +72,17 @@ def api(
         from services.search.app import main as run_search
 
         run_search(port)
+
+
+@app.command()
+def poller(
+    web_port: Annotated[int | None, typer.Option(help="Port of /healthz and /readyz.")] = None,
+) -> None:
+    """Run the feed poller: polls the sources of `newsflow sources` and sends
+    their new articles down the pipeline. One per namespace."""
+    from services.ingestion.feeds.poller import main as run
+
+    run(web_port)
 
 
 # ---------------------------------------------------------------- admin
@@ -222,23 +236,45 @@ def _importable(path: Path) -> bool:
     return bool(suffixes) and suffixes[-1] in (".html", ".htm", ".txt", ".jsonl")
 
 
-def articles_from_file(path: Path, source: str) -> Iterator[dict[str, object]]:
-    """Articles of one file: a page, a text, or one JSON article per line."""
+def page_origin(html: str) -> tuple[str | None, str | None]:
+    """The URL a saved page declares for itself (canonical link, og:url) and its
+    host, so an imported archive keeps real sources and URL-based ids."""
+    import trafilatura
+
+    meta = trafilatura.extract_metadata(html)
+    if meta is None or not meta.url or not meta.url.startswith(("http://", "https://")):
+        return None, None
+    host = meta.hostname or None
+    return meta.url, host.removeprefix("www.") if host else None
+
+
+def articles_from_file(path: Path, source: str | None) -> Iterator[dict[str, object]]:
+    """Articles of one file: a page, a text, or one JSON article per line.
+    Without --source, a page's own host names its source."""
     content = _read_input(path)
     if path.name.removesuffix(".gz").endswith(".jsonl"):
         for line in content.splitlines():
             if line.strip():
                 yield json.loads(line)
     elif _is_html(path):
-        yield {"source": source, "html": content}
+        url, host = page_origin(content)
+        article: dict[str, object] = {"source": source or host or "import", "html": content}
+        if url:
+            article["url"] = url
+        yield article
     else:
-        yield {"source": source, "text": content}
+        yield {"source": source or "import", "text": content}
 
 
 @app.command("import")
 def import_articles(
     paths: list[Path],
-    source: Annotated[str, typer.Option(help="Source of .html/.txt files.")] = "import",
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Source of .html/.txt files (default: a page's own host, else 'import')."
+        ),
+    ] = None,
     api_url: Annotated[
         str, typer.Option(envvar="NEWSFLOW_INGESTION_URL")
     ] = "http://127.0.0.1:8001",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Newsflow services on this machine, without Docker: the ingestion API,
-# the search API + UI, and the stream workers (one per stage unless told
+# the search API + UI, the feed poller, and the stream workers (one per stage unless told
 # otherwise, e.g. `ENTITIES_WORKERS=2 services.sh start`).
 #
 #   services.sh start    start what is not running; wait until each answers
@@ -64,6 +64,7 @@ start() {
     "$newsflow" api ingestion --port "$INGESTION_PORT"
   start_one search "http://127.0.0.1:$SEARCH_PORT/healthz" \
     "$newsflow" api search --port "$SEARCH_PORT"
+  start_one poller "http://127.0.0.1:6141/healthz" "$newsflow" poller --web-port 6141
   local stage count i port base
   for stage in cleaning entities indexer; do
     case "$stage" in
@@ -81,7 +82,7 @@ start() {
 
 stop() {
   local pidfile pid
-  for pidfile in "$run_dir"/{ingestion,search,cleaning-*,entities-*,indexer-*}.pid; do
+  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*}.pid; do
     [[ -f "$pidfile" ]] || continue
     if pid_alive "$pidfile"; then
       pid="$(cat "$pidfile")"
@@ -96,7 +97,7 @@ stop() {
 
 status() {
   local pidfile
-  for pidfile in "$run_dir"/{ingestion,search,cleaning-*,entities-*,indexer-*}.pid; do
+  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*}.pid; do
     [[ -f "$pidfile" ]] || continue
     if pid_alive "$pidfile"; then echo "$(basename "$pidfile" .pid)  up  pid $(cat "$pidfile")"
     else echo "$(basename "$pidfile" .pid)  down"; fi

@@ -35,7 +35,7 @@ def clean_article(raw: RawArticleV1, max_html_bytes: int) -> CleanArticleV1:
     )
     if not extracted.text.strip():
         raise ExtractionError("no article text left after removing boilerplate")
-    authors = extracted.authors or ([raw.author] if raw.author else [])
+    authors = [raw.author] if raw.author else extracted.authors
     return CleanArticleV1(
         article_id=raw.article_id,
         url=raw.url,

@@ -88,6 +88,11 @@ def results_from_bulk(
     return results
 
 
+def _alias_missing(entry: dict[str, Any]) -> bool:
+    error = entry.get("index", {}).get("error") or {}
+    return bool(error.get("type") in ("index_not_found_exception", "aliases_not_found_exception"))
+
+
 def make_handler(settings: IndexerSettings) -> Any:
     def factory(app: faust.App, status: StatusStore) -> BatchHandler:
         es = AsyncElasticsearch(settings.es_url, request_timeout=30)
@@ -102,13 +107,20 @@ def make_handler(settings: IndexerSettings) -> Any:
                 if not index_ready:
                     await ensure_index(es, settings.namespace)
                     index_ready = True
-                response = await es.bulk(operations=bulk_body(articles, alias), refresh=False)
+                # require_alias: never let Elasticsearch auto-create a plain
+                # `articles` index with guessed mappings if the alias is gone.
+                response = await es.bulk(
+                    operations=bulk_body(articles, alias), refresh=False, require_alias=True
+                )
             except (ESConnectionError, ConnectionTimeout) as exc:
                 raise TemporaryFailure(f"Elasticsearch unreachable: {exc}") from exc
             except ApiError as exc:
                 if exc.meta.status == 429 or exc.meta.status >= 500:
                     raise TemporaryFailure(f"Elasticsearch {exc.meta.status}: {exc}") from exc
                 raise
+            if any(_alias_missing(entry) for entry in response.body["items"]):
+                index_ready = False  # deleted under us: recreate it, then retry the batch
+                raise TemporaryFailure(f"alias {alias} is missing; recreating the index")
             return results_from_bulk(articles, response.body, indexed_topic)
 
         return handle

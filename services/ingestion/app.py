@@ -10,21 +10,31 @@ once Kafka has it. While Kafka is down the API answers 503 with Retry-After.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
+from services.ingestion.feeds.api import sources_router
 from shared import metrics
 from shared.contracts import RawArticleV1
 from shared.ids import article_id
@@ -101,17 +111,45 @@ def _validation_detail(exc: ValidationError, line: int | None = None) -> list[di
 
 
 # ---------------------------------------------------------------- the app
-class Ingestor:
-    """Holds the Kafka producer and the status store of one API process."""
+class IngestorSettings(Protocol):
+    """What an Ingestor needs from its settings: both the API's
+    IngestionSettings and the feed poller's PollerSettings provide it."""
 
-    def __init__(self, settings: IngestionSettings) -> None:
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def kafka_bootstrap(self) -> str: ...
+    @property
+    def redis_dsn(self) -> str: ...
+    @property
+    def status_ttl_s(self) -> int: ...
+    @property
+    def dedup_ttl_s(self) -> int: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+
+
+# Upper bound on how long a request waits for Kafka to confirm its articles.
+SEND_TIMEOUT_S = 5.0
+# While Kafka is known to be down, try to reach it at most this often.
+PROBE_INTERVAL_S = 1.0
+
+
+class Ingestor:
+    """Holds the Kafka producer and the status store of one API process.
+    The feed poller uses one too (without API keys), so that articles from
+    feeds get the same ids, dedup and status as those posted to the API."""
+
+    def __init__(self, settings: IngestorSettings, api_keys: Iterable[SecretStr] = ()) -> None:
         self.settings = settings
         self.topic = RAW.full_name(settings.namespace)
         self.status = StatusStore.from_url(
             settings.redis_dsn, settings.namespace, settings.status_ttl_s
         )
         self.producer: AIOKafkaProducer | None = None
-        self._keys = {k.get_secret_value() for k in settings.api_keys}
+        self._keys = {k.get_secret_value() for k in api_keys}
+        # Set while Kafka is known to be unreachable (see kafka_reachable).
+        self._kafka_down_at: float | None = None
 
     async def start(self) -> None:
         await self._connect()
@@ -121,7 +159,12 @@ class Ingestor:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.settings.kafka_bootstrap,
                 acks="all",
-                enable_idempotence=True,
+                # Not idempotent: once the broker refused a batch (an article over
+                # its message size), aiokafka's idempotent producer failed every
+                # later batch of that partition with OutOfOrderSequenceNumber, i.e.
+                # a 503 for good. Dedup by article_id downstream makes a repeated
+                # delivery harmless, which is all idempotence bought here.
+                enable_idempotence=False,
                 max_request_size=self.settings.max_body_bytes + 100_000,
                 request_timeout_ms=10_000,
                 compression_type="gzip",
@@ -170,7 +213,7 @@ class Ingestor:
             answers.append(ArticleAccepted(article_id=aid, status="accepted"))
         try:
             await self._send(raws)
-        except Unavailable:
+        except HTTPException:  # 503, or 413 from Kafka's size limit
             for raw in raws:  # not sent: let a retry through the dedup
                 await self.status.release(raw.article_id)
             raise
@@ -181,18 +224,79 @@ class Ingestor:
         if not raws:
             return
         producer = await self._connect()
+        if not await self.kafka_reachable():
+            raise Unavailable("Kafka unreachable, retry later")
+        # aiokafka's idempotent producer never gives up on a batch: it retries
+        # until the broker is back, so awaiting the delivery without a bound hung
+        # every request for the whole of a Kafka outage. Wait SEND_TIMEOUT_S at
+        # most, then answer 503. The message may still be delivered later, which
+        # is harmless: an article keeps its id and every stage is idempotent on it.
+        deadline = time.monotonic() + SEND_TIMEOUT_S
         try:
-            futures = [
-                await producer.send(
-                    self.topic, key=r.article_id.encode(), value=r.model_dump_json().encode()
+            futures = []
+            for r in raws:
+                # `send` itself can wait (metadata, a full buffer): bound it too.
+                futures.append(
+                    await asyncio.wait_for(
+                        producer.send(
+                            self.topic,
+                            key=r.article_id.encode(),
+                            value=r.model_dump_json().encode(),
+                        ),
+                        max(0.1, deadline - time.monotonic()),
+                    )
                 )
-                for r in raws
-            ]
-            for fut in futures:
-                await fut
-        except (KafkaError, OSError) as exc:
+            # `asyncio.wait`, not `wait_for(gather(...))`: on timeout the delivery
+            # futures must be left alone, the producer still owns them.
+            done, pending = await asyncio.wait(
+                futures, timeout=max(0.1, deadline - time.monotonic())
+            )
+            for fut in done:
+                fut.result()  # raises the delivery error, if any
+        except MessageSizeTooLargeError as exc:
+            # Bigger than Kafka takes once encoded (the API's body limit counts raw
+            # bytes, the broker counts the compressed batch): every retry would
+            # fail alike, so it is the client's 413, not an outage's 503.
+            raise HTTPException(
+                413, detail="article too large for the pipeline once encoded"
+            ) from exc
+        except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("kafka send failed", extra={"error": repr(exc)})
-            raise Unavailable(f"Kafka unavailable, retry later: {exc}") from exc
+            raise Unavailable(f"Kafka unavailable, retry later: {exc!r}") from exc
+        if pending:
+            self._kafka_down_at = time.monotonic()
+            log.warning("kafka did not confirm in time", extra={"pending": len(pending)})
+            raise Unavailable(f"Kafka did not confirm within {SEND_TIMEOUT_S:.0f}s, retry later")
+
+    async def kafka_reachable(self) -> bool:
+        """Whether the producer holds (or can open) a connection to a broker
+        now. A stopped broker refuses connections at once, so this answers in
+        milliseconds and the API can say 503 instead of queueing the article.
+        While Kafka is known to be down it looks again at most every
+        PROBE_INTERVAL_S; requests in between get False at once."""
+        producer = self.producer
+        if producer is None:
+            return False
+        now = time.monotonic()
+        if self._kafka_down_at is not None and now - self._kafka_down_at < PROBE_INTERVAL_S:
+            return False
+        client = producer.client
+        brokers = [b.nodeId for b in client.cluster.brokers()]
+        if not brokers:  # no metadata yet: let the bounded send decide
+            return True
+        for node_id in brokers:
+            try:
+                if await asyncio.wait_for(client.ready(node_id), PROBE_INTERVAL_S):
+                    if self._kafka_down_at is not None:
+                        log.warning("kafka reachable again")
+                    self._kafka_down_at = None
+                    return True
+            except (TimeoutError, KafkaError, OSError):
+                continue
+        if self._kafka_down_at is None:
+            log.warning("kafka unreachable: answering 503 until it is back")
+        self._kafka_down_at = now
+        return False
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -256,7 +360,7 @@ def _batch_body_schema() -> dict[str, Any]:
 
 
 def create_app(settings: IngestionSettings) -> FastAPI:
-    ingestor = Ingestor(settings)
+    ingestor = Ingestor(settings, settings.api_keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -274,6 +378,10 @@ def create_app(settings: IngestionSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ingestor = ingestor
+    # Feed sources are managed beside the articles, with the same keys and Redis.
+    app.include_router(
+        sources_router(ingestor.status.redis, settings.namespace, ingestor.check_key)
+    )
 
     @app.middleware("http")
     async def count_requests(
@@ -357,7 +465,8 @@ def create_app(settings: IngestionSettings) -> FastAPI:
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         redis_ok = await ingestor.status.ping()
-        kafka_ok = ingestor.producer is not None
+        # A producer object is not a reachable broker: ask the connection.
+        kafka_ok = await ingestor.kafka_reachable()
         body = {
             "kafka": "ok" if kafka_ok else "unavailable",
             "redis": "ok" if redis_ok else f"degraded: {ingestor.status.last_error}",
