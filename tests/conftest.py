@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from urllib.parse import urlsplit
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def stack() -> None:
     missing = []
     for name, hostport in (
         ("kafka", KAFKA.split(",")[0]),
-        ("elasticsearch", "127.0.0.1:9200"),
-        ("redis", "127.0.0.1:6379"),
+        ("elasticsearch", urlsplit(ES_URL).netloc),
+        ("redis", urlsplit(REDIS_URL).netloc),
     ):
         host, port = hostport.rsplit(":", 1)
         if not _port_open(host, int(port)):
