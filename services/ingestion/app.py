@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
@@ -37,6 +37,7 @@ from pydantic import (
 from services.ingestion.feeds.api import sources_router
 from shared import metrics
 from shared.contracts import RawArticleV1
+from shared.http_metrics import RequestMetrics
 from shared.ids import article_id
 from shared.settings import IngestionSettings
 from shared.status import StatusStore
@@ -383,18 +384,7 @@ def create_app(settings: IngestionSettings) -> FastAPI:
         sources_router(ingestor.status.redis, settings.namespace, ingestor.check_key)
     )
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.monotonic()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.HTTP_REQUESTS.labels(
-            "ingestion", getattr(route, "path", "unmatched"), str(response.status_code)
-        ).inc()
-        response.headers["X-Response-Time-ms"] = f"{(time.monotonic() - started) * 1000:.1f}"
-        return response
+    app.add_middleware(RequestMetrics, stage="ingestion")
 
     def api_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
         ingestor.check_key(x_api_key)

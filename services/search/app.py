@@ -10,7 +10,6 @@ uvicorn, which is what ``newsflow api search`` calls.
 # annotations at run time, and those of the route closures name local values
 # (this deployment's limits), which string annotations could not resolve.
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,9 +28,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.cursor import InvalidCursor
@@ -50,6 +47,7 @@ from services.search.models import (
 from services.search.query import MAX_RESULT_WINDOW
 from services.search.service import ArticleNotFound, SearchService
 from shared import metrics
+from shared.http_metrics import RequestMetrics
 from shared.settings import SearchSettings
 
 log = logging.getLogger(__name__)
@@ -326,36 +324,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # ----------------------------------------------------------------- plumbing
-class RequestMetrics:
-    """Counts requests by route and status and adds X-Response-Time-ms.
-    Plain ASGI rather than @app.middleware("http"), which wraps every
-    request in an extra task and stream: measurable on a fast search."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.monotonic()
-        status = 500
-
-        async def timed_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                elapsed_ms = (time.monotonic() - started) * 1000
-                MutableHeaders(scope=message).append("X-Response-Time-ms", f"{elapsed_ms:.1f}")
-            await send(message)
-
-        try:
-            await self.app(scope, receive, timed_send)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels("search", route, str(status)).inc()
-
-
 def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
     """Clients are made at start and closed at stop. Neither server has to
     be up at start: /readyz tells when they are."""
@@ -393,7 +361,7 @@ def create_app(settings: SearchSettings) -> FastAPI:
         lifespan=lifespan_for(settings),
     )
     install_error_handlers(app)
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestMetrics, stage="search")
     app.include_router(api_router(settings))
     app.include_router(ops_router())
     mount_ui(app)
