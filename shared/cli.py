@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from services.ingestion.feeds.cli import sources_app
+from shared.ops.cli import dlq_app, reindex, replay, status
 
 app = typer.Typer(
     help="Newsflow: a news pipeline over Kafka, Elasticsearch and Redis.",
@@ -25,6 +26,11 @@ schemas_app = typer.Typer(help="JSON Schemas of the topic contracts.", no_args_i
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(sources_app, name="sources")
+# Operating the pipeline (shared/ops): status, replay, reindex, dead letters.
+app.add_typer(dlq_app, name="dlq")
+app.command()(status)
+app.command()(replay)
+app.command()(reindex)
 
 
 class StageName(StrEnum):

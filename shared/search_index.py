@@ -190,3 +190,11 @@ async def ensure_index(es: AsyncElasticsearch, namespace: str) -> str:
     if not await es.indices.exists_alias(name=alias, index=index):
         await es.indices.put_alias(index=index, name=alias, is_write_index=True)
     return index
+
+
+def index_version(namespace: str, name: str) -> int | None:
+    """The version of a concrete index of the namespace (``articles-v3`` -> 3),
+    None for any other name. `newsflow reindex` builds version max + 1."""
+    prefix = index_name(namespace, 0).removesuffix("0")
+    rest = name.removeprefix(prefix)
+    return int(rest) if name.startswith(prefix) and rest.isdigit() else None

@@ -24,6 +24,7 @@ it follows, in one place:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
@@ -50,6 +51,13 @@ log = logging.getLogger(__name__)
 In = TypeVar("In", bound=BaseModel)
 
 DLQ_LIMIT_EXIT_CODE = 3
+
+# Kafka's default `max.message.bytes` is 1 MiB per record batch; this leaves room
+# for the key and the batch framing. The broker refuses a bigger message for good,
+# and `_send_all` retried it for ever: one 10 MB dead letter stalled a stage.
+MAX_MESSAGE_BYTES = 1_000_000
+# Starts the note appended to the reason of a dead letter whose payload was cut.
+PAYLOAD_CUT_MARK = "[payload cut"
 
 
 class BadMessage(Exception):
@@ -167,6 +175,9 @@ class StageRunner:
         self.dlq_topic = raw_topic(app, dlq)
         self._topics: dict[str, faust.TopicT] = {}
         self._recent: deque[bool] = deque(maxlen=settings.dlq_window)
+        # Only the indexer's settings have this knob (it used to be read nowhere,
+        # the cap was a hard-coded 30 s); the other stages keep 30 s.
+        self.max_backoff_s = float(getattr(settings, "retry_max_backoff_s", 30.0))
         self.ready = False
         self.last_batch_at: float | None = None
         self.stopping_for: str | None = None
@@ -190,7 +201,12 @@ class StageRunner:
                     "stop requested: finishing the batch in hand",
                     extra={"stage": self.stage, "batch": len(events)},
                 )
-                await task
+                # Not a bare `await task`: cancelled again while waiting (a second
+                # stop request), it would cancel the batch itself mid-delivery.
+                while not task.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(task)
+                task.result()  # the batch's own error, if it had one
                 raise
 
     async def _process_events(self, events: Sequence[EventT]) -> None:
@@ -241,7 +257,7 @@ class StageRunner:
                     extra={"stage": self.stage, "error": str(exc), "backoff_s": backoff},
                 )
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, self.max_backoff_s)
             except Exception as error:
                 if len(items) == 1:
                     log.exception("message failed", extra={"stage": self.stage})
@@ -289,6 +305,9 @@ class StageRunner:
                 )
             )
         outputs: list[Output] = []
+        # An output over Kafka's size limit could never be delivered: it is bad
+        # data (megabytes of article text), dead-lettered like any other.
+        results = [_within_message_limit(r) for r in results]
         for item, result in zip(items, results, strict=True):
             if result.rejected is not None:
                 letters.append(
@@ -309,6 +328,8 @@ class StageRunner:
             else:
                 outputs.extend(result.outputs)
 
+        # A dead letter must fit in a Kafka message too: a huge payload keeps its head.
+        letters = [(key, _fit_message_limit(letter)) for key, letter in letters]
         self._check_dlq_cap(len(events), len(letters))
         await self._send_all(outputs, letters)
 
@@ -390,6 +411,46 @@ class StageRunner:
         if out.topic not in self._topics:
             self._topics[out.topic] = raw_topic(self.app, out.topic)
         return self._topics[out.topic]
+
+
+def _within_message_limit(result: Result) -> Result:
+    """The result, or a rejection when one of its outputs is over
+    MAX_MESSAGE_BYTES once encoded."""
+    if result.rejected is not None:
+        return result
+    for out in result.outputs:
+        size = len(out.value.model_dump_json())
+        if size > MAX_MESSAGE_BYTES:
+            return Result(
+                result.article_id,
+                rejected=f"output of {size} bytes is over the {MAX_MESSAGE_BYTES}-byte "
+                "limit of a Kafka message",
+                error_type="OutputTooLarge",
+            )
+    return result
+
+
+def _fit_message_limit(letter: DeadLetterV1) -> DeadLetterV1:
+    """The dead letter, its payload cut to a head when the whole would be over
+    MAX_MESSAGE_BYTES. Its reason then says so and where the whole message is
+    (the input topic keeps it until its retention), so it can still be found."""
+    full = letter.payload
+    if len(letter.model_dump_json()) <= MAX_MESSAGE_BYTES:
+        return letter
+    keep = MAX_MESSAGE_BYTES // 2
+    while True:
+        head = full[:keep]
+        if letter.payload_encoding == "base64":
+            head = head[: len(head) // 4 * 4]  # stay decodable
+        note = (
+            f"{PAYLOAD_CUT_MARK} to its first {len(head)} of {len(full)} characters to fit "
+            f"a Kafka message; the whole message is {letter.topic}[{letter.partition}]"
+            f"@{letter.offset}]"
+        )
+        cut = letter.model_copy(update={"payload": head, "reason": f"{letter.reason} {note}"})
+        if len(cut.model_dump_json()) <= MAX_MESSAGE_BYTES:
+            return cut
+        keep //= 2  # characters that JSON escapes (controls, quotes) take more room
 
 
 def _short(exc: ValidationError) -> str:

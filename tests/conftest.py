@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 

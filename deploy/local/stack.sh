@@ -6,6 +6,9 @@
 #   stack.sh down     stop everything this script started
 #   stack.sh status   say what runs and where
 #   stack.sh fetch    only resolve the jars / zip (used by CI's install step)
+#   stack.sh stop-one kafka|elasticsearch|redis    stop one server (the fault tests do)
+#   stack.sh start-one kafka|elasticsearch|redis   start it again, on the same data, and
+#                                                  wait until it is healthy
 #
 # `up` is idempotent: a server already healthy is left alone. A server that does
 # not become healthy in time makes `up` fail and prints the tail of its log.
@@ -103,6 +106,21 @@ kafka_healthy() {
     && grep -q "Kafka Server started" "$kafka_log" 2>/dev/null
 }
 
+# Start the broker once; 0 when healthy, 2 when a port was busy, 1 otherwise.
+kafka_start_once() {
+  local java_opts="$1" conf="$2"
+  : >"$kafka_log"
+  nohup "$java17/bin/java" $java_opts -Dlog4j2.configurationFile="$kafka_home/log4j2.yaml" \
+    -cp "$kafka_libs/*" kafka.Kafka "$conf" >>"$kafka_log" 2>&1 &
+  echo $! >"$kafka_pid"
+  local deadline=$((SECONDS + STARTUP_TIMEOUT))
+  until kafka_healthy; do
+    if grep -q "Address already in use" "$kafka_log" 2>/dev/null; then return 2; fi
+    if ! pid_alive "$kafka_pid" || (( SECONDS > deadline )); then return 1; fi
+    sleep 1
+  done
+}
+
 kafka_up() {
   if pid_alive "$kafka_pid"; then
     wait_for kafka "$kafka_log" kafka_healthy
@@ -163,11 +181,25 @@ EOF
       -cp "$kafka_libs/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$conf" \
       >"$log_dir/kafka-format.log" 2>&1 || { cat "$log_dir/kafka-format.log" >&2; die "kafka storage format failed"; }
   fi
-  : >"$kafka_log"
-  nohup "$java17/bin/java" $java_opts -Dlog4j2.configurationFile="$kafka_home/log4j2.yaml" \
-    -cp "$kafka_libs/*" kafka.Kafka "$conf" >>"$kafka_log" 2>&1 &
-  echo $! >"$kafka_pid"
-  wait_for kafka "$kafka_log" kafka_healthy
+  # A restart right after a stop (stack.sh start-one kafka) can find a listener
+  # port still held by the sockets of the old process: Kafka then logs "Address
+  # already in use" and hangs instead of exiting. Stop it and try again shortly.
+  local attempt rc
+  for attempt in 1 2 3 4 5 6; do
+    rc=0
+    kafka_start_once "$java_opts" "$conf" || rc=$?
+    if (( rc == 0 )); then break; fi
+    if (( rc == 2 && attempt < 6 )); then
+      say "kafka: a listener port is still busy; retrying in 5s (attempt $attempt)"
+      { echo "--- sockets on the Kafka ports:"; ss -tan 2>/dev/null | grep -E ":($KAFKA_PORT|$KAFKA_CONTROLLER_PORT)\b" || true; } >>"$log_dir/kafka-restarts.log"
+      stop_pid kafka "$kafka_pid" >/dev/null
+      sleep 5
+      continue
+    fi
+    printf 'stack: kafka did not become healthy within %ss; last lines of %s:\n' "$STARTUP_TIMEOUT" "$kafka_log" >&2
+    tail -n 40 "$kafka_log" >&2 || true
+    exit 1
+  done
   say "kafka          started           127.0.0.1:$KAFKA_PORT   (Kafka $kafka_version, KRaft; log $kafka_log)"
 }
 
@@ -264,8 +296,10 @@ stop_pid() {
   if ! pid_alive "$pidfile"; then rm -f "$pidfile"; return; fi
   local pid; pid="$(cat "$pidfile")"
   # Kill the whole tree: runuser/env wrappers sit above the JVM.
-  local pids; pids="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')"
-  for p in $pids; do pgrep -P "$p" 2>/dev/null; done | while read -r c; do kill -TERM "$c" 2>/dev/null || true; done
+  # `pgrep` exits 1 when a process has no children (Kafka's JVM has none): under
+  # `set -e -o pipefail` that used to end the script before Kafka was stopped.
+  local pids; pids="$pid $( (pgrep -P "$pid" 2>/dev/null || true) | tr '\n' ' ')"
+  for p in $pids; do pgrep -P "$p" 2>/dev/null || true; done | while read -r c; do kill -TERM "$c" 2>/dev/null || true; done
   kill -TERM $pids 2>/dev/null || true
   local deadline=$((SECONDS + 60))
   while kill -0 "$pid" 2>/dev/null; do
@@ -293,7 +327,36 @@ status() {
   return $ok
 }
 
+# One server at a time, for the fault tests (tests/faults) and for operators who
+# want to see the pipeline ride out an outage. A restart reuses the server's data
+# directory (Kafka's log dirs and cluster id, Elasticsearch's path.data, Redis's
+# append-only file), so topics, offsets, indices and keys survive it.
+stop_one() {
+  case "${1:-}" in
+    kafka) stop_pid kafka "$kafka_pid" ;;
+    elasticsearch) stop_pid elasticsearch "$es_pid" ;;
+    redis)
+      if pid_alive "$redis_pid"; then
+        redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+      fi
+      stop_pid redis "$redis_pid"
+      ;;
+    *) die "usage: stack.sh stop-one kafka|elasticsearch|redis" ;;
+  esac
+}
+
+start_one() {
+  case "${1:-}" in
+    kafka) kafka_up ;;
+    elasticsearch) es_up ;;
+    redis) redis_up ;;
+    *) die "usage: stack.sh start-one kafka|elasticsearch|redis" ;;
+  esac
+}
+
 case "${1:-}" in
+  stop-one) stop_one "${2:-}" ;;
+  start-one) start_one "${2:-}" ;;
   up)
     redis_up
     es_up
@@ -302,5 +365,5 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   fetch) fetch_kafka; fetch_elasticsearch ;;
-  *) die "usage: stack.sh up|down|status|fetch" ;;
+  *) die "usage: stack.sh up|down|status|fetch|stop-one NAME|start-one NAME" ;;
 esac
