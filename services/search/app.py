@@ -10,7 +10,7 @@ uvicorn, which is what ``newsflow api search`` calls.
 # annotations at run time, and those of the route closures name local values
 # (this deployment's limits), which string annotations could not resolve.
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,7 +97,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 ArticleId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="Article id.")]
 
 
-def get_service(request: Request) -> SearchService:
+async def get_service(request: Request) -> SearchService:
+    # async: a plain def dependency would run in the thread pool, a measurable
+    # hop on every search (docs/benchmarks.md); this one never blocks.
     service: SearchService = request.app.state.service
     return service
 
@@ -110,14 +112,16 @@ def _json(body: bytes, cache: CacheStatus) -> Response:
 
 
 # ----------------------------------------------------------------- requests
-def search_request_dependency(settings: SearchSettings) -> Callable[..., SearchRequest]:
+def search_request_dependency(
+    settings: SearchSettings,
+) -> Callable[..., Coroutine[Any, Any, SearchRequest]]:
     """The /v1/search parameters, with this deployment's limits in their
     declarations, so that OpenAPI shows them and FastAPI answers 422."""
     max_size = settings.max_page_size
     max_chars = settings.max_query_chars
     Values = Annotated[list[str] | None, Query(max_length=MAX_FILTER_VALUES)]
 
-    def search_request(
+    async def search_request(
         q: Annotated[
             str,
             Query(
