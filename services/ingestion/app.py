@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Protocol
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -487,4 +487,4 @@ def main(port: int | None = None) -> None:
     )
 
 
-__all__ = ["ArticleIn", "Query", "create_app", "main"]
+__all__ = ["ArticleIn", "create_app", "main"]
