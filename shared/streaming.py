@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import faust
@@ -94,6 +95,11 @@ class Output:
     key: str
     value: BaseModel
     topic: str | None = None
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The encoded value, made once: measured against the size limit, then sent."""
+        return self.value.model_dump_json().encode()
 
 
 @dataclass
@@ -383,11 +389,7 @@ class StageRunner:
                 futures = []
                 for out in outputs:
                     topic = self._topic_for(out)
-                    futures.append(
-                        await topic.send(
-                            key=out.key.encode(), value=out.value.model_dump_json().encode()
-                        )
-                    )
+                    futures.append(await topic.send(key=out.key.encode(), value=out.payload))
                 for key, letter in letters:
                     futures.append(
                         await self.dlq_topic.send(key=key, value=letter.model_dump_json().encode())
@@ -419,7 +421,7 @@ def _within_message_limit(result: Result) -> Result:
     if result.rejected is not None:
         return result
     for out in result.outputs:
-        size = len(out.value.model_dump_json())
+        size = len(out.payload)
         if size > MAX_MESSAGE_BYTES:
             return Result(
                 result.article_id,

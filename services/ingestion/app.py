@@ -37,11 +37,11 @@ from pydantic import (
 from services.ingestion.feeds.api import sources_router
 from shared import metrics
 from shared.contracts import RawArticleV1
-from shared.http_metrics import RequestMetrics
 from shared.ids import article_id
 from shared.settings import IngestionSettings
 from shared.status import StatusStore
 from shared.topics import RAW
+from shared.web import RequestMetrics, serve
 
 log = logging.getLogger(__name__)
 
@@ -472,18 +472,14 @@ def create_app(settings: IngestionSettings) -> FastAPI:
 
 
 def main(port: int | None = None) -> None:
-    import uvicorn
-
-    from shared.logs import configure_logging
-
+    """Run the ingestion API; `port` overrides the configured one (the CLI's --port)."""
     settings = IngestionSettings()
-    configure_logging(settings.log_level, service="newsflow-ingestion")
-    uvicorn.run(
+    serve(
         create_app(settings),
         host=settings.host,
         port=port or settings.port,
-        log_config=None,
-        access_log=False,
+        log_level=settings.log_level,
+        service="newsflow-ingestion",
     )
 
 

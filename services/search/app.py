@@ -47,8 +47,8 @@ from services.search.models import (
 from services.search.query import MAX_RESULT_WINDOW
 from services.search.service import ArticleNotFound, SearchService
 from shared import metrics
-from shared.http_metrics import RequestMetrics
 from shared.settings import SearchSettings
+from shared.web import RequestMetrics, serve
 
 log = logging.getLogger(__name__)
 
@@ -374,18 +374,13 @@ def create_app(settings: SearchSettings) -> FastAPI:
 
 def main(port: int | None = None) -> None:
     """Run the search API + UI; `port` overrides the configured one (the CLI's --port)."""
-    import uvicorn
-
-    from shared.logs import configure_logging
-
     settings = SearchSettings()
-    configure_logging(settings.log_level, service="newsflow-search")
-    uvicorn.run(
+    serve(
         create_app(settings),
         host=settings.host,
         port=port or settings.port,
-        log_config=None,
-        access_log=False,
+        log_level=settings.log_level,
+        service="newsflow-search",
     )
 
 

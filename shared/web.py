@@ -1,4 +1,4 @@
-"""Request metrics for the HTTP services (ingestion, search)."""
+"""Plumbing shared by the HTTP services (ingestion, search): request metrics and serving."""
 
 from __future__ import annotations
 
@@ -39,3 +39,13 @@ class RequestMetrics:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             metrics.HTTP_REQUESTS.labels(self.stage, route, str(status)).inc()
+
+
+def serve(app: ASGIApp, *, host: str, port: int, log_level: str, service: str) -> None:
+    """Run an HTTP service with the JSON logs (uvicorn's own log config off)."""
+    import uvicorn
+
+    from shared.logs import configure_logging
+
+    configure_logging(log_level, service=service)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
