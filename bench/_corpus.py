@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from shared.ids import article_id
+from shared.contracts.ids import article_id
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared"

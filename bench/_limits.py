@@ -43,10 +43,10 @@ from services.entities.normalize import (
     normalise_mentions,
 )
 from services.entities.worker import enrich_batch, model_label, ner_text
-from shared.contracts import CleanArticleV1, EnrichedArticleV1, RawArticleV1
-from shared.search_index import to_document
-from shared.settings import CleaningSettings, EntitySettings
-from shared.streaming import Item
+from shared.contracts.index import to_document
+from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, RawArticleV1
+from shared.runtime.settings import CleaningSettings, EntitySettings
+from shared.runtime.streaming import Item
 
 
 @dataclass

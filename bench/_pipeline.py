@@ -32,7 +32,7 @@ from _stack import MachineCpu, Service, Services, cpu_seconds
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, TopicPartition
 
-from shared.topics import TOPICS
+from shared.contracts.topics import TOPICS
 
 POLL_S = 0.05
 # A throughput run fails rather than hangs when nothing new becomes searchable
@@ -389,7 +389,7 @@ class Pipeline:
 def entity_group_stable(kafka: str, group: str, members: int) -> bool:
     """The entities consumer group has settled with ``members`` members, each
     holding partitions (so a rebalance is not going to pause the next run)."""
-    from shared.kafka_admin import admin_client
+    from shared.runtime.kafka_admin import admin_client
 
     admin = admin_client([kafka], client_id="newsflow-bench-groups")
     try:

@@ -2,8 +2,8 @@
 to Elasticsearch.
 
 The index is filled with synthetic articles (100,000 by default), each an
-:class:`~shared.contracts.EnrichedArticleV1` turned into a document by
-:func:`shared.search_index.to_document`, exactly what the indexer writes. They are
+:class:`~shared.contracts.models.EnrichedArticleV1` turned into a document by
+:func:`shared.contracts.index.to_document`, exactly what the indexer writes. They are
 made from the cleaned sample articles and the entities NER found in them: a window
 of a sample's paragraphs plus one paragraph of another sample as the body, most of
 that sample's entities plus a few drawn from all samples', one of 60 sources
@@ -37,8 +37,8 @@ from elasticsearch.helpers import parallel_bulk
 
 from services.cleaning.extract import word_count
 from services.entities.normalize import Entity
-from shared.contracts import CleanArticleV1, EnrichedArticleV1, EntityV1
-from shared.search_index import alias_name, index_name, index_template, to_document
+from shared.contracts.index import alias_name, index_name, index_template, to_document
+from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, EntityV1
 
 _EPOCH = datetime(2021, 1, 1, tzinfo=UTC)
 _SPAN_DAYS = 5 * 365
@@ -159,7 +159,7 @@ def load_index(
 
     from elasticsearch import AsyncElasticsearch
 
-    from shared.search_index import ensure_index
+    from shared.contracts.index import ensure_index
 
     async def create() -> None:
         client = AsyncElasticsearch(es_url)

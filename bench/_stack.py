@@ -1,7 +1,7 @@
 """Plumbing of the benchmark: the throwaway namespace, the Newsflow processes it
 starts, and what ``/proc`` says about them.
 
-Every service runs as the operator runs it (``python -m shared.cli worker STAGE
+Every service runs as the operator runs it (``python -m services.console.cli worker STAGE
 --web-port N`` / ``api NAME --port N``) in a subprocess whose environment names
 the bench namespace, so topics, consumer groups, the index and Redis keys are the
 bench's own and are deleted at the end, whatever happens in between.
@@ -132,7 +132,7 @@ class Service:
         self.log_path = self.log_dir / f"{self.name}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", *self.args],
+            [sys.executable, "-m", "services.console.cli", *self.args],
             env=self.env,
             cwd=REPO,
             stdout=self._log,
@@ -268,8 +268,8 @@ def delete_namespace(
     if not base.startswith("bench-"):
         raise ValueError(f"refusing to clean a namespace that is not the bench's: {base!r}")
     try:
-        from shared.kafka_admin import admin_client
-        from shared.kafka_admin import delete_namespace as delete_topics
+        from shared.runtime.kafka_admin import admin_client
+        from shared.runtime.kafka_admin import delete_namespace as delete_topics
 
         admin = admin_client([kafka], client_id="newsflow-bench-cleanup")
         try:

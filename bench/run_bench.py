@@ -53,7 +53,7 @@ from _pipeline import Pipeline, entity_group_stable, start_profilers  # noqa: E4
 from _stack import Services, delete_namespace, listening_pid, wait_until  # noqa: E402
 from elasticsearch import Elasticsearch  # noqa: E402
 
-from shared.settings import (  # noqa: E402
+from shared.runtime.settings import (  # noqa: E402
     CleaningSettings,
     CommonSettings,
     EntitySettings,
@@ -289,7 +289,7 @@ def _phases(
 ) -> None:
     """Run the phases in order, filling ``res`` as they complete (a failure
     half-way still reports what was measured)."""
-    from shared.kafka_admin import admin_client, create_topics
+    from shared.runtime.kafka_admin import admin_client, create_topics
 
     bases = load_bases()
     half = max(args.articles // 2, 1)

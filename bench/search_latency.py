@@ -49,9 +49,9 @@ from elasticsearch import AsyncElasticsearch
 from services.search.models import SearchRequest
 from services.search.query import build_bounds_body, build_search_body
 from services.search.results import bounds_from
-from shared.contracts import EnrichedArticleV1, EntityV1
-from shared.search_index import alias_name, ensure_index, template_name, to_document
-from shared.settings import SearchSettings
+from shared.contracts.index import alias_name, ensure_index, template_name, to_document
+from shared.contracts.models import EnrichedArticleV1, EntityV1
+from shared.runtime.settings import SearchSettings
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "search_latency.json"

@@ -60,7 +60,7 @@ def new_namespace() -> str:
 def namespace(stack: None) -> Iterator[str]:
     """A fresh namespace with the registry's topics created on the real broker;
     its topics, indices and Redis keys are deleted at the end."""
-    from shared.kafka_admin import admin_client, create_topics, delete_namespace
+    from shared.runtime.kafka_admin import admin_client, create_topics, delete_namespace
 
     ns = new_namespace()
     admin = admin_client([KAFKA])
@@ -139,7 +139,7 @@ class Service:
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", *args],
+            [sys.executable, "-m", "services.console.cli", *args],
             env=env,
             cwd=REPO,
             stdout=self._log,

@@ -15,12 +15,12 @@ import faust
 from pydantic import ValidationError
 
 from services.cleaning.extract import ExtractionError, clean, fingerprint, word_count
-from shared.contracts import CleanArticleV1, RawArticleV1
-from shared.settings import CleaningSettings
-from shared.status import StatusStore
-from shared.streaming import BatchHandler, Item, Output, Result
-from shared.topics import CLEAN, RAW
-from shared.worker import run_stage
+from shared.contracts.models import CleanArticleV1, RawArticleV1
+from shared.contracts.topics import CLEAN, RAW
+from shared.runtime.article_status import StatusStore
+from shared.runtime.settings import CleaningSettings
+from shared.runtime.streaming import BatchHandler, Item, Output, Result
+from shared.runtime.worker import run_stage
 
 
 def clean_article(raw: RawArticleV1, max_html_bytes: int) -> CleanArticleV1:

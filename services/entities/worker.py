@@ -13,12 +13,12 @@ from typing import Any
 import faust
 
 from services.entities.extract import extract_entities, load_pipeline
-from shared.contracts import CleanArticleV1, EnrichedArticleV1, EntityV1
-from shared.settings import EntitySettings
-from shared.status import StatusStore
-from shared.streaming import BatchHandler, Item, Output, Result
-from shared.topics import CLEAN, ENRICHED
-from shared.worker import run_stage
+from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, EntityV1
+from shared.contracts.topics import CLEAN, ENRICHED
+from shared.runtime.article_status import StatusStore
+from shared.runtime.settings import EntitySettings
+from shared.runtime.streaming import BatchHandler, Item, Output, Result
+from shared.runtime.worker import run_stage
 
 
 def model_label(model: str) -> str:

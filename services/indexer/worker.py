@@ -18,14 +18,14 @@ from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch
 
-from shared import metrics
-from shared.contracts import EnrichedArticleV1, IndexedArticleV1
-from shared.search_index import alias_name, ensure_index, to_document
-from shared.settings import IndexerSettings
-from shared.status import StatusStore
-from shared.streaming import BatchHandler, Item, Output, Result, TemporaryFailure
-from shared.topics import ENRICHED, INDEXED
-from shared.worker import run_stage
+from shared.contracts.index import alias_name, ensure_index, to_document
+from shared.contracts.models import EnrichedArticleV1, IndexedArticleV1
+from shared.contracts.topics import ENRICHED, INDEXED
+from shared.runtime import metrics
+from shared.runtime.article_status import StatusStore
+from shared.runtime.settings import IndexerSettings
+from shared.runtime.streaming import BatchHandler, Item, Output, Result, TemporaryFailure
+from shared.runtime.worker import run_stage
 
 log = logging.getLogger(__name__)
 

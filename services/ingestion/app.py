@@ -34,14 +34,14 @@ from pydantic import (
     model_validator,
 )
 
-from services.ingestion.feeds.api import sources_router
-from shared import metrics
-from shared.contracts import RawArticleV1
-from shared.ids import article_id
-from shared.settings import IngestionSettings
-from shared.status import StatusStore
-from shared.topics import RAW
-from shared.web import RequestMetrics, serve
+from services.feeds.api import sources_router
+from shared.contracts.ids import article_id
+from shared.contracts.models import RawArticleV1
+from shared.contracts.topics import RAW
+from shared.runtime import metrics
+from shared.runtime.article_status import StatusStore
+from shared.runtime.settings import IngestionSettings
+from shared.runtime.web import RequestMetrics, serve
 
 log = logging.getLogger(__name__)
 

@@ -46,9 +46,9 @@ from services.search.models import (
 )
 from services.search.query import MAX_RESULT_WINDOW
 from services.search.service import ArticleNotFound, SearchService
-from shared import metrics
-from shared.settings import SearchSettings
-from shared.web import RequestMetrics, serve
+from shared.runtime import metrics
+from shared.runtime.settings import SearchSettings
+from shared.runtime.web import RequestMetrics, serve
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from services.search.models import (
     range_end,
     range_start,
 )
-from shared.search_index import ENTITY_KEY_SEP
+from shared.contracts.index import ENTITY_KEY_SEP
 
 # Elasticsearch refuses from + size beyond index.max_result_window (10,000 by
 # default); deeper pages go through the cursor (search_after), which has no limit.

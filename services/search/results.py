@@ -27,7 +27,7 @@ from services.search.models import (
     SuggestResponse,
 )
 from services.search.query import DateBounds
-from shared.search_index import ENTITY_KEY_SEP
+from shared.contracts.index import ENTITY_KEY_SEP
 
 # Entity chips on a result line; the article view lists them all.
 CHIPS_PER_GROUP = 6

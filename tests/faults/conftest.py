@@ -31,7 +31,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from shared.contracts import DeadLetterV1
+from shared.contracts.models import DeadLetterV1
 from tests.conftest import (
     ES_URL,
     KAFKA,
@@ -63,7 +63,7 @@ MAX_BODY = 12_000_000
 def server_healthy(name: str) -> bool:
     try:
         if name == "kafka":
-            from shared.kafka_admin import admin_client
+            from shared.runtime.kafka_admin import admin_client
 
             admin = admin_client([KAFKA], client_id="fault-health")
             try:
@@ -236,7 +236,7 @@ class Pipeline:
         through the real CLI (typer's runner); its click Result."""
         from typer.testing import CliRunner
 
-        from shared.cli import app
+        from services.console.cli import app
 
         env = {k: v for k, v in self.env.items() if k.startswith("NEWSFLOW_")}
         return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
@@ -371,7 +371,7 @@ def report(
 def fault_namespace(stack: None) -> Iterator[str]:
     """One namespace for the whole folder, its topics made on the real broker
     and everything in it deleted after the folder's last test."""
-    from shared.kafka_admin import admin_client, create_topics, delete_namespace
+    from shared.runtime.kafka_admin import admin_client, create_topics, delete_namespace
 
     ns = new_namespace()
     admin = admin_client([KAFKA])

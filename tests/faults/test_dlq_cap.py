@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from shared.contracts import RawArticleV1
-from shared.streaming import DLQ_LIMIT_EXIT_CODE
+from shared.contracts.models import RawArticleV1
+from shared.runtime.streaming import DLQ_LIMIT_EXIT_CODE
 from tests.conftest import KAFKA, wait_until
 from tests.faults.conftest import Pipeline, report, story
 

@@ -26,7 +26,7 @@ import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from shared.contracts import RawArticleV1
+from shared.contracts.models import RawArticleV1
 from tests.conftest import KAFKA
 from tests.faults.conftest import STAGES, Pipeline, report, story
 

@@ -19,8 +19,8 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaProducer
 
-from shared.contracts import DeadLetterV1
-from shared.schema_export import examples
+from shared.contracts.export import examples
+from shared.contracts.models import DeadLetterV1
 from tests.conftest import ES_URL, KAFKA, wait_until
 from tests.faults.conftest import STAGES, Pipeline, articles
 
@@ -302,7 +302,7 @@ def _all_ids(es: Elasticsearch, index: str) -> set[str]:
 
 # ---------------------------------------------------------------- scaling
 def test_a_second_worker_takes_half_the_partitions(running: Pipeline) -> None:
-    from shared.ops.offsets import describe_group, ops_admin
+    from services.console.offsets import describe_group, ops_admin
     from tests.conftest import Service, free_port
 
     group = f"{running.ns}newsflow-entities"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts import IndexedArticleV1
+from shared.contracts.models import IndexedArticleV1
 from tests.conftest import wait_until
 from tests.faults.conftest import STAGES, Pipeline, articles, report
 

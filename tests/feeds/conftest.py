@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from services.feeds.fetch import Fetcher
+from services.feeds.poller import Poller
+from services.feeds.registry import Source, SourceIn, SourceRegistry
+from services.feeds.settings import PollerSettings
 from services.ingestion.app import ArticleAccepted, ArticleIn, Unavailable
-from services.ingestion.feeds.fetch import Fetcher
-from services.ingestion.feeds.poller import Poller
-from services.ingestion.feeds.registry import Source, SourceIn, SourceRegistry
-from services.ingestion.feeds.settings import PollerSettings
-from shared.ids import article_id
+from shared.contracts.ids import article_id
 from tests.conftest import REDIS_URL, _delete_redis_namespace, new_namespace
 from tests.feeds.server import FeedSite
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from shared.ids import article_id
+from shared.contracts.ids import article_id
 from tests.conftest import ES_URL, REPO, Service, free_port, service_env, wait_until
 from tests.feeds.server import (
     FeedSite,
@@ -88,7 +88,7 @@ class Feeds:
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "shared.cli", *args],
+            [sys.executable, "-m", "services.console.cli", *args],
             env=self.env,
             cwd=REPO,
             capture_output=True,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from services.ingestion.feeds.health import (
+from services.feeds.health import (
     Assessment,
     SilenceRule,
     assess,
     median_gap,
     silence_threshold,
 )
-from services.ingestion.feeds.poller import HealthServer
+from services.feeds.poller import HealthServer
 from tests.conftest import free_port
 
 HOUR = 3600.0

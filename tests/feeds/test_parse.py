@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 import typer
 
-from services.ingestion.feeds.cli import parse_interval
-from services.ingestion.feeds.parse import FeedParseError, clean_hint, language_code, parse_feed
+from services.feeds.cli import parse_interval
+from services.feeds.parse import FeedParseError, clean_hint, language_code, parse_feed
 from tests.feeds.server import Item, atom, news_sitemap, rss, sitemap_index
 
 BASE = "https://news.example.com/feed.xml"

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingestion.feeds.fetch import (
+from services.feeds.fetch import (
     HostBackingOff,
     HostGate,
     decode_html,
     retry_after_seconds,
     robots_from_response,
 )
-from services.ingestion.feeds.health import backoff_delay
+from services.feeds.health import backoff_delay
 
 
 class FakeClock:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.ingestion.feeds.fetch import Fetcher
-from services.ingestion.feeds.poller import Poller
+from services.feeds.fetch import Fetcher
+from services.feeds.poller import Poller
 from tests.feeds.conftest import Rig
 from tests.feeds.server import (
     Item,

@@ -10,9 +10,9 @@ from fastapi import FastAPI, HTTPException
 from redis.asyncio import Redis
 from typer.testing import CliRunner
 
-from services.ingestion.feeds.api import sources_router
-from services.ingestion.feeds.cli import sources_app
-from services.ingestion.feeds.registry import source_id
+from services.feeds.api import sources_router
+from services.feeds.cli import sources_app
+from services.feeds.registry import source_id
 from tests.conftest import REDIS_URL, _delete_redis_namespace, new_namespace
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import sys
 
 import faust
 
-from shared.contracts import RawArticleV1
+from shared.contracts.models import RawArticleV1
 
 ns = os.environ["NEWSFLOW_NAMESPACE"]
 app = faust.App(

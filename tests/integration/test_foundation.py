@@ -15,11 +15,11 @@ from elasticsearch import AsyncElasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
-from shared.contracts import EnrichedArticleV1, RawArticleV1
-from shared.kafka_admin import admin_client, delete_namespace, partition_counts
-from shared.schema_export import examples
-from shared.search_index import alias_name, ensure_index, index_name, to_document
-from shared.topics import TOPICS
+from shared.contracts.export import examples
+from shared.contracts.index import alias_name, ensure_index, index_name, to_document
+from shared.contracts.models import EnrichedArticleV1, RawArticleV1
+from shared.contracts.topics import TOPICS
+from shared.runtime.kafka_admin import admin_client, delete_namespace, partition_counts
 from tests.conftest import ES_URL, KAFKA, REDIS_URL, REPO, new_namespace, service_env
 
 pytestmark = pytest.mark.integration
@@ -90,7 +90,7 @@ def test_round_trip_through_a_real_faust_agent(namespace: str, tmp_path) -> None
 
 def test_topics_create_is_idempotent(stack: None) -> None:
     ns = new_namespace()
-    cmd = [sys.executable, "-m", "shared.cli", "topics", "create"]
+    cmd = [sys.executable, "-m", "services.console.cli", "topics", "create"]
     try:
         first = subprocess.run(
             cmd, env=service_env(ns), cwd=REPO, capture_output=True, text=True, timeout=120

@@ -19,8 +19,8 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
 from services.cleaning.extract import normalise_text
-from shared.contracts import DeadLetterV1
-from shared.ids import article_id
+from shared.contracts.ids import article_id
+from shared.contracts.models import DeadLetterV1
 from tests.conftest import (
     ES_URL,
     EVAL,

@@ -32,8 +32,8 @@ import py3langid
 from elasticsearch import AsyncElasticsearch
 from redis.asyncio import Redis
 
-from shared.contracts import EnrichedArticleV1, EntityV1
-from shared.search_index import alias_name, ensure_index, template_name, to_document
+from shared.contracts.index import alias_name, ensure_index, template_name, to_document
+from shared.contracts.models import EnrichedArticleV1, EntityV1
 
 GROUND_TRUTH = Path(__file__).resolve().parents[3] / "shared/eval/extraction/ground-truth.json"
 ARTICLES = 44

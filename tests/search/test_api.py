@@ -29,8 +29,8 @@ from redis.asyncio import Redis
 
 from services.search.app import create_app
 from services.search.models import FACET_NAMES
-from shared.contracts import EnrichedArticleV1
-from shared.settings import SearchSettings
+from shared.contracts.models import EnrichedArticleV1
+from shared.runtime.settings import SearchSettings
 from tests.search.corpus import (
     HOSTILE_WORD,
     build_corpus,

@@ -26,8 +26,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from redis.asyncio import Redis
 
 from services.search.app import create_app
-from shared.contracts import EnrichedArticleV1
-from shared.settings import SearchSettings
+from shared.contracts.models import EnrichedArticleV1
+from shared.runtime.settings import SearchSettings
 from tests.search.corpus import (
     HOSTILE_ENTITY,
     HOSTILE_MARKUP,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from shared.cli import app
+from services.console.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "samples" / "text" / "000_e1ee1b6c240190f4.txt"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import CleanArticleV1, DeadLetterV1, RawArticleV1
-from shared.schema_export import examples, stale_files
-from shared.topics import BY_NAME, TOPICS
+from shared.contracts.export import examples, stale_files
+from shared.contracts.models import CleanArticleV1, DeadLetterV1, RawArticleV1
+from shared.contracts.topics import BY_NAME, TOPICS
 
 REPO = Path(__file__).resolve().parents[2]
 VALID_ID = "0123456789abcdef0123456789abcdef"

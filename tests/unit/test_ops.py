@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.contracts import DeadLetterV1, RawArticleV1
-from shared.ops import STAGES
-from shared.ops.dlq import (
+from services.console.dlq import (
     REPLAY_PREFIX,
     Listed,
     ReplaySummary,
@@ -22,17 +20,7 @@ from shared.ops.dlq import (
     render_list,
     requeued,
 )
-from shared.ops.offsets import GroupInfo, Member
-from shared.ops.reindex import next_version, settle_operation, swap_actions
-from shared.ops.replay import (
-    PlanRow,
-    ReplayRefused,
-    check_idle,
-    parse_time,
-    plan,
-    render_plan,
-)
-from shared.ops.status import (
+from services.console.lag import (
     PartitionLag,
     Rates,
     Sample,
@@ -44,7 +32,19 @@ from shared.ops.status import (
     render,
     sample_of,
 )
-from shared.streaming import (
+from services.console.offsets import GroupInfo, Member
+from services.console.reindex import next_version, settle_operation, swap_actions
+from services.console.replay import (
+    PlanRow,
+    ReplayRefused,
+    check_idle,
+    parse_time,
+    plan,
+    render_plan,
+)
+from services.console.stages import STAGES
+from shared.contracts.models import DeadLetterV1, RawArticleV1
+from shared.runtime.streaming import (
     MAX_MESSAGE_BYTES,
     PAYLOAD_CUT_MARK,
     Output,
@@ -334,7 +334,7 @@ def test_last_pass_never_overwrites_a_newer_document() -> None:
 
 # ---------------------------------------------------------------- message size (streaming)
 def test_an_output_over_the_kafka_limit_is_dead_lettered() -> None:
-    from shared.contracts import IndexedArticleV1
+    from shared.contracts.models import IndexedArticleV1
 
     notice = IndexedArticleV1(
         article_id=AID,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.settings import WorkerSettings
-from shared.streaming import StageRunner, build_app
-from shared.topics import CLEAN, RAW
+from shared.contracts.topics import CLEAN, RAW
+from shared.runtime.settings import WorkerSettings
+from shared.runtime.streaming import StageRunner, build_app
 
 
 class _Stream:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.ids import article_id, canonical_url
-from shared.settings import EntitySettings, IngestionSettings, SearchSettings
+from shared.contracts.ids import article_id, canonical_url
+from shared.runtime.settings import EntitySettings, IngestionSettings, SearchSettings
 
 
 def test_bad_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

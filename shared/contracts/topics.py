@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from shared.contracts import (
+from shared.contracts.models import (
     CleanArticleV1,
     DeadLetterV1,
     EnrichedArticleV1,

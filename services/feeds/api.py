@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.ingestion.feeds.health import HealthStatus, assess
-from services.ingestion.feeds.registry import (
+from services.feeds.health import HealthStatus, assess
+from services.feeds.registry import (
     Source,
     SourceExists,
     SourceIn,

@@ -7,7 +7,7 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import metrics
+from shared.runtime import metrics
 
 
 class RequestMetrics:
@@ -45,7 +45,7 @@ def serve(app: ASGIApp, *, host: str, port: int, log_level: str, service: str) -
     """Run an HTTP service with the JSON logs (uvicorn's own log config off)."""
     import uvicorn
 
-    from shared.logs import configure_logging
+    from shared.runtime.logs import configure_logging
 
     configure_logging(log_level, service=service)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

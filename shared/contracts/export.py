@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contracts import (
+from shared.contracts.models import (
     CleanArticleV1,
     DeadLetterV1,
     EnrichedArticleV1,
@@ -22,7 +22,7 @@ from shared.contracts import (
     IndexedArticleV1,
     RawArticleV1,
 )
-from shared.topics import TOPICS
+from shared.contracts.topics import TOPICS
 
 _T0 = datetime(2024, 11, 12, 8, 30, tzinfo=UTC)
 _ID = "5d41402abc4b2a76b9719d911017c592"

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.ops import STAGES, StageSpec
+from services.console.stages import STAGES, StageSpec
 
 RATE_WINDOW_S = 60.0
 # A baseline younger than this gives a rate mostly made of noise.
@@ -289,7 +289,12 @@ def as_json(
 # ---------------------------------------------------------------- I/O
 def collect_stage(admin: Any, spec: StageSpec, namespace: str) -> StageStatus:
     """One stage's status, straight from the broker."""
-    from shared.ops.offsets import committed_offsets, describe_group, log_bounds, partitions_of
+    from services.console.offsets import (
+        committed_offsets,
+        describe_group,
+        log_bounds,
+        partitions_of,
+    )
 
     group = spec.group(namespace)
     info = describe_group(admin, group)
@@ -432,7 +437,7 @@ def take(
     """One look at the whole system, with rates (see the module docstring)."""
     from kafka.errors import KafkaError
 
-    from shared.ops.offsets import ops_admin
+    from services.console.offsets import ops_admin
 
     admin = None
     stages: list[StageStatus] = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from shared.contracts import EnrichedArticleV1
+from shared.contracts.models import EnrichedArticleV1
 
 INDEX_VERSION = 1
 

@@ -12,14 +12,14 @@ from typing import Any
 import faust
 from kafka.errors import KafkaError
 
-from shared import metrics
-from shared.contracts import Stage
-from shared.kafka_admin import admin_client
-from shared.logs import configure_logging
-from shared.settings import WorkerSettings
-from shared.status import StageName, StatusStore
-from shared.streaming import BatchHandler, StageRunner, build_app
-from shared.topics import TopicSpec
+from shared.contracts.models import Stage
+from shared.contracts.topics import TopicSpec
+from shared.runtime import metrics
+from shared.runtime.article_status import StageName, StatusStore
+from shared.runtime.kafka_admin import admin_client
+from shared.runtime.logs import configure_logging
+from shared.runtime.settings import WorkerSettings
+from shared.runtime.streaming import BatchHandler, StageRunner, build_app
 
 log = logging.getLogger(__name__)
 

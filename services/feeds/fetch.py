@@ -27,7 +27,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from services.ingestion.feeds.settings import PollerSettings
+from services.feeds.settings import PollerSettings
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.ops import StageSpec
-from shared.ops.offsets import GroupInfo
+from services.console.offsets import GroupInfo
+from services.console.stages import StageSpec
 
 
 class ReplayRefused(Exception):
@@ -92,7 +92,12 @@ def prepare(admin: Any, spec: StageSpec, namespace: str, since: datetime | None)
     `since` None means from the beginning of what the topic keeps."""
     from kafka.admin import OffsetTimestamp
 
-    from shared.ops.offsets import committed_offsets, describe_group, log_bounds, partitions_of
+    from services.console.offsets import (
+        committed_offsets,
+        describe_group,
+        log_bounds,
+        partitions_of,
+    )
 
     check_idle(describe_group(admin, spec.group(namespace)), spec.name)
     topic = spec.input_topic(namespace)
@@ -124,7 +129,7 @@ def apply(admin: Any, spec: StageSpec, namespace: str, rows: Sequence[PlanRow]) 
     from kafka import TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    from shared.ops.offsets import describe_group
+    from services.console.offsets import describe_group
 
     group, topic = spec.group(namespace), spec.input_topic(namespace)
     check_idle(describe_group(admin, group), spec.name)

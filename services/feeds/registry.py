@@ -30,7 +30,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from shared.ids import canonical_url
+from shared.contracts.ids import canonical_url
 
 SourceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
 # Arrivals kept per source for the median gap: enough for a stable median,

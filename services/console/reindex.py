@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.search_index import (
+from shared.contracts.index import (
     alias_name,
     index_name,
     index_template,

@@ -30,8 +30,7 @@ from pydantic import ValidationError
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
-from services.ingestion.app import ArticleAccepted, ArticleIn, Ingestor, Unavailable
-from services.ingestion.feeds.fetch import (
+from services.feeds.fetch import (
     Disallowed,
     Fetcher,
     FetchError,
@@ -40,11 +39,12 @@ from services.ingestion.feeds.fetch import (
     TemporaryFetchError,
     host_of,
 )
-from services.ingestion.feeds.health import SilenceRule, backoff_delay, silence_threshold
-from services.ingestion.feeds.parse import Entry, FeedParseError, ParsedFeed, parse_feed
-from services.ingestion.feeds.registry import Source, SourceRegistry, SourceState
-from services.ingestion.feeds.settings import PollerSettings
-from shared.ids import canonical_url
+from services.feeds.health import SilenceRule, backoff_delay, silence_threshold
+from services.feeds.parse import Entry, FeedParseError, ParsedFeed, parse_feed
+from services.feeds.registry import Source, SourceRegistry, SourceState
+from services.feeds.settings import PollerSettings
+from services.ingestion.app import ArticleAccepted, ArticleIn, Ingestor, Unavailable
+from shared.contracts.ids import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -533,7 +533,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
 
 
 def main(web_port: int | None = None) -> None:
-    from shared.logs import configure_logging
+    from shared.runtime.logs import configure_logging
 
     settings = PollerSettings()
     if web_port is not None:

@@ -40,12 +40,12 @@ import orjson
 from faust.types import EventT
 from pydantic import BaseModel, ValidationError
 
-from shared import metrics
-from shared.contracts import DeadLetterV1, Stage
-from shared.logs import logging_config
-from shared.settings import WorkerSettings
-from shared.status import StageName, StatusStore
-from shared.topics import TopicSpec
+from shared.contracts.models import DeadLetterV1, Stage
+from shared.contracts.topics import TopicSpec
+from shared.runtime import metrics
+from shared.runtime.article_status import StageName, StatusStore
+from shared.runtime.logs import logging_config
+from shared.runtime.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The operator commands of ``newsflow``: ``status``, ``replay``, ``reindex``
-and the ``dlq`` group. ``shared/cli.py`` mounts them; the work is done in
+and the ``dlq`` group. ``services/console/cli.py`` mounts them; the work is done in
 the sibling modules, these functions only read the settings, call them and
 print. Heavy clients are imported inside the commands so that ``newsflow
 --help`` stays quick."""
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shared.ops import STAGES
+from services.console.stages import STAGES
 
 if TYPE_CHECKING:
-    from shared.settings import CommonSettings
+    from shared.runtime.settings import CommonSettings
 
 dlq_app = typer.Typer(help="Dead letters of a stage: list, show, replay.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ class Stage(StrEnum):
 
 
 def _settings() -> CommonSettings:
-    from shared.settings import CommonSettings
+    from shared.runtime.settings import CommonSettings
 
     return CommonSettings()
 
@@ -51,7 +51,7 @@ def status(
     """Lag, throughput, members and dead letters of every stage, from the
     broker, with the health of Kafka, Elasticsearch and Redis. Exits 1 when a
     server is down."""
-    from shared.ops.status import SampleStore, as_json, render, take
+    from services.console.lag import SampleStore, as_json, render, take
 
     settings = _settings()
     store = SampleStore(settings.redis_dsn, settings.namespace)
@@ -112,8 +112,8 @@ def replay(
     """Re-run a stage over messages it already processed, by moving its
     consumer group back. Its workers must be stopped; start them afterwards.
     Safe to repeat: outputs are keyed by article_id, ES _id = article_id."""
-    from shared.ops.offsets import ops_admin
-    from shared.ops.replay import ReplayRefused, apply, parse_time, prepare, render_plan
+    from services.console.offsets import ops_admin
+    from services.console.replay import ReplayRefused, apply, parse_time, prepare, render_plan
 
     if from_beginning == (from_time is not None):
         raise typer.BadParameter("give exactly one of --from-beginning or --from-time")
@@ -161,8 +161,8 @@ def reindex(
     then swap the alias atomically; search answers throughout."""
     from elasticsearch import Elasticsearch
 
-    from shared.ops.reindex import ReindexError
-    from shared.ops.reindex import reindex as run
+    from services.console.reindex import ReindexError
+    from services.console.reindex import reindex as run
 
     settings = _settings()
     es = Elasticsearch(settings.es_url, request_timeout=120)
@@ -191,7 +191,7 @@ def dlq_list(
 ) -> None:
     """The latest dead letters of a stage, with their reasons ('done': already
     read by a replay)."""
-    from shared.ops.dlq import list_letters, render_list
+    from services.console.dlq import list_letters, render_list
 
     settings = _settings()
     rows, total = list_letters(
@@ -207,7 +207,7 @@ def dlq_show(
     payload_chars: Annotated[int, typer.Option(help="How much of the payload to print.")] = 2000,
 ) -> None:
     """One dead letter in full: reason, origin, key and payload."""
-    from shared.ops.dlq import ReplayStopped, get_letter, render_letter
+    from services.console.dlq import ReplayStopped, get_letter, render_letter
 
     try:
         partition, offset = (int(x) for x in where.split(":", 1))
@@ -251,8 +251,8 @@ def dlq_replay(
     """Put a stage's dead letters back on its input once their cause is fixed:
     the original payload bytes with the original key. Progress is kept by the
     group {ns}newsflow-dlq-replay-STAGE, so nothing is replayed twice."""
-    from shared.ops.dlq import OnError, ReplayStopped
-    from shared.ops.dlq import replay as run
+    from services.console.dlq import OnError, ReplayStopped
+    from services.console.dlq import replay as run
 
     try:
         policy = OnError(on_error)

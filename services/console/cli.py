@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from services.ingestion.feeds.cli import sources_app
-from shared.ops.cli import dlq_app, reindex, replay, status
+from services.console.ops_cli import dlq_app, reindex, replay, status
+from services.feeds.cli import sources_app
 
 app = typer.Typer(
     help="Newsflow: a news pipeline over Kafka, Elasticsearch and Redis.",
@@ -86,7 +86,7 @@ def poller(
 ) -> None:
     """Run the feed poller: polls the sources of `newsflow sources` and sends
     their new articles down the pipeline. One per namespace."""
-    from services.ingestion.feeds.poller import main as run
+    from services.feeds.poller import main as run
 
     run(web_port)
 
@@ -95,8 +95,8 @@ def poller(
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic of the registry on the broker (idempotent)."""
-    from shared.kafka_admin import admin_client, create_topics
-    from shared.settings import CommonSettings
+    from shared.runtime.kafka_admin import admin_client, create_topics
+    from shared.runtime.settings import CommonSettings
 
     settings = CommonSettings()
     admin = admin_client(settings.kafka_servers)
@@ -111,7 +111,7 @@ def topics_create() -> None:
 @topics_app.command("list")
 def topics_list() -> None:
     """Show the registry: topics, partitions, keys, contracts and DLQs."""
-    from shared.topics import TOPICS
+    from shared.contracts.topics import TOPICS
 
     for t in TOPICS:
         typer.echo(
@@ -128,7 +128,7 @@ def schemas_export(
     ] = False,
 ) -> None:
     """Write JSON Schema + one example per topic (or check they are current)."""
-    from shared.schema_export import export, stale_files
+    from shared.contracts.export import export, stale_files
 
     if check:
         stale = stale_files(out)

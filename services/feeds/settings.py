@@ -1,8 +1,8 @@
 """Settings of the feed poller (``NEWSFLOW_POLLER_*``).
 
-Kept beside the poller rather than in ``shared/settings.py`` because no other
+Kept beside the poller rather than in ``shared/runtime/settings.py`` because no other
 service needs them; the common fields (Kafka, Redis, namespace) come from
-:class:`shared.settings.CommonSettings` under their usual names.
+:class:`shared.runtime.settings.CommonSettings` under their usual names.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 
 class PollerSettings(CommonSettings):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from shared.topics import TOPICS, TopicSpec
+from shared.contracts.topics import TOPICS, TopicSpec
 
 
 @dataclass(frozen=True)

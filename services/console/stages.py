@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.topics import CLEAN, ENRICHED, RAW, TopicSpec
+from shared.contracts.topics import CLEAN, ENRICHED, RAW, TopicSpec
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class StageSpec:
     input: TopicSpec
 
     def group(self, namespace: str) -> str:
-        # Must match the Faust app id of the stage (shared.streaming.build_app).
+        # Must match the Faust app id of the stage (shared.runtime.streaming.build_app).
         return f"{namespace}newsflow-{self.name}"
 
     def input_topic(self, namespace: str) -> str:

@@ -41,9 +41,9 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from shared.contracts import DeadLetterV1
-from shared.ops import StageSpec
-from shared.streaming import PAYLOAD_CUT_MARK
+from services.console.stages import StageSpec
+from shared.contracts.models import DeadLetterV1
+from shared.runtime.streaming import PAYLOAD_CUT_MARK
 
 REPLAY_PREFIX = "replay refused"
 
@@ -244,7 +244,7 @@ def list_letters(
     servers: list[str], spec: StageSpec, namespace: str, last: int
 ) -> tuple[list[Listed], int]:
     """The last `last` letters of each partition, merged by time, and the total kept."""
-    from shared.ops.offsets import committed_offsets, ops_admin
+    from services.console.offsets import committed_offsets, ops_admin
 
     topic = spec.dlq_topic(namespace)
     admin = ops_admin(servers)
@@ -306,7 +306,7 @@ def replay(
     from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata
 
-    from shared.ops.offsets import describe_group, ops_admin
+    from services.console.offsets import describe_group, ops_admin
 
     group = spec.replay_group(namespace)
     admin = ops_admin(servers)

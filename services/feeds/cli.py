@@ -19,13 +19,13 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.ingestion.feeds.registry import (
+from services.feeds.registry import (
     SourceExists,
     SourceIn,
     SourceNotFound,
     SourceRegistry,
 )
-from services.ingestion.feeds.settings import PollerSettings
+from services.feeds.settings import PollerSettings
 
 sources_app = typer.Typer(help="Feeds and sitemaps the poller follows.", no_args_is_help=True)
 
@@ -122,7 +122,7 @@ def list_sources(
 ) -> None:
     """Every source with its health: status, last success, articles in 24 h, errors."""
     # Imported here: the view lives with the API, which pulls in FastAPI.
-    from services.ingestion.feeds.api import SourceOut, describe
+    from services.feeds.api import SourceOut, describe
 
     async def action(registry: SourceRegistry) -> list[SourceOut]:
         return await describe(registry, await registry.all())
@@ -152,7 +152,7 @@ def list_sources(
 @sources_app.command("show")
 def show(ref: Annotated[str, typer.Argument(help="Source id or name.")]) -> None:
     """One source with its full health record, as JSON."""
-    from services.ingestion.feeds.api import SourceOut, describe
+    from services.feeds.api import SourceOut, describe
 
     async def action(registry: SourceRegistry) -> SourceOut:
         return (await describe(registry, [await registry.resolve(ref)]))[0]
