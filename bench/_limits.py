@@ -6,7 +6,7 @@ worker runs it: :func:`services.entities.extract.extract_entities` with the same
 trimmed pipeline (:func:`~services.entities.extract.load_pipeline`), on the texts the
 cleaning step actually produced (``ner_text`` of each cleaned article), in batches
 of the worker's ``batch_size``. The cleaning step is timed the same way
-(:func:`services.cleaning.worker.clean_article`, the worker's per-article function).
+(:func:`services.cleaning.stage.clean_article`, the worker's per-article function).
 
 Besides the two rates, this measures what the pipeline does per article on top of
 them (the message (de)serialisation at each hop, building the enriched message,
@@ -28,7 +28,7 @@ from _corpus import BenchArticle
 from spacy.language import Language
 
 from services.cleaning.extract import ExtractionError
-from services.cleaning.worker import clean_article
+from services.cleaning.stage import clean_article
 from services.entities import worker as entities_worker
 from services.entities.extract import (
     LINE_BREAKS_COMPONENT,
@@ -42,11 +42,12 @@ from services.entities.normalize import (
     merge_entities,
     normalise_mentions,
 )
-from services.entities.worker import enrich_batch, model_label, ner_text
+from services.entities.stage import enrich_batch, model_label, ner_text
 from shared.contracts.index import to_document
 from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, RawArticleV1
-from shared.runtime.settings import CleaningSettings, EntitySettings
-from shared.runtime.streaming import Item
+from services.cleaning.settings import CleaningSettings
+from services.entities.settings import EntitySettings
+from shared.runtime.stage import Item
 
 
 @dataclass

@@ -15,8 +15,10 @@ VENV="${NEWSFLOW_VENV:-$repo/.venv}"
 run_dir="$STACK_DIR/run"
 log_dir="$STACK_DIR/logs"
 newsflow="$VENV/bin/newsflow"
-INGESTION_PORT="${NEWSFLOW_INGESTION_PORT:-8001}"
-SEARCH_PORT="${NEWSFLOW_SEARCH_PORT:-8000}"
+# The one port table (shared/runtime/ports.py), as SEARCH_PORT=8000 ... lines.
+eval "$("$newsflow" ports --shell)"
+INGESTION_PORT="${NEWSFLOW_INGESTION_PORT:-$INGESTION_PORT}"
+SEARCH_PORT="${NEWSFLOW_SEARCH_PORT:-$SEARCH_PORT}"
 CLEANING_WORKERS="${CLEANING_WORKERS:-1}"
 ENTITIES_WORKERS="${ENTITIES_WORKERS:-1}"
 INDEXER_WORKERS="${INDEXER_WORKERS:-1}"
@@ -64,16 +66,18 @@ start() {
     "$newsflow" api ingestion --port "$INGESTION_PORT"
   start_one search "http://127.0.0.1:$SEARCH_PORT/healthz" \
     "$newsflow" api search --port "$SEARCH_PORT"
-  start_one poller "http://127.0.0.1:6141/healthz" "$newsflow" poller --web-port 6141
+  start_one poller "http://127.0.0.1:$POLLER_PORT/healthz" \
+    "$newsflow" poller --web-port "$POLLER_PORT"
   local stage count i port base
   for stage in cleaning entities indexer; do
     case "$stage" in
-      cleaning) count=$CLEANING_WORKERS; base=6110 ;;
-      entities) count=$ENTITIES_WORKERS; base=6120 ;;
-      indexer) count=$INDEXER_WORKERS; base=6130 ;;
+      cleaning) count=$CLEANING_WORKERS; base=$CLEANING_PORT ;;
+      entities) count=$ENTITIES_WORKERS; base=$ENTITIES_PORT ;;
+      indexer) count=$INDEXER_WORKERS; base=$INDEXER_PORT ;;
     esac
+    # Worker n of a stage: its port in the table + 10 * (n - 1).
     for ((i = 1; i <= count; i++)); do
-      port=$((base + i))
+      port=$((base + 10 * (i - 1)))
       start_one "$stage-$i" "http://127.0.0.1:$port/healthz" \
         "$newsflow" worker "$stage" --web-port "$port"
     done

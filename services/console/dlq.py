@@ -43,7 +43,7 @@ from pydantic import ValidationError
 
 from services.console.stages import StageSpec
 from shared.contracts.models import DeadLetterV1
-from shared.runtime.streaming import PAYLOAD_CUT_MARK
+from shared.runtime.dead_letters import PAYLOAD_CUT_MARK
 
 REPLAY_PREFIX = "replay refused"
 
@@ -302,9 +302,7 @@ def replay(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReplaySummary:
     """Replay the stage's dead letters not replayed yet (see the module docstring)."""
-    from kafka import KafkaProducer
     from kafka.errors import KafkaError
-    from kafka.structs import OffsetAndMetadata
 
     from services.console.offsets import describe_group, ops_admin
 
@@ -317,95 +315,123 @@ def replay(
         admin.close()
     if on_error is OnError.drop and drop_log is None:
         raise ReplayStopped("--on-error drop needs --drop-log PATH to record what it drops")
-
-    input_topic, dlq_topic = spec.input_topic(namespace), spec.dlq_topic(namespace)
-    consumer = _consumer(servers, group)
-    producer = (
-        None
-        if dry_run
-        else KafkaProducer(
-            bootstrap_servers=servers,
-            acks="all",
-            enable_idempotence=False,
-            compression_type="gzip",
-            max_request_size=16_000_000,
-            linger_ms=20,
-        )
-    )
-    log_file: IO[str] | None = None
-    summary = ReplaySummary()
-    done: dict[Any, OffsetAndMetadata] = {}
-
-    def commit() -> None:
-        if producer is not None:
-            producer.flush(timeout=60)  # raises if Kafka did not confirm
-            if done:
-                consumer.commit(dict(done))
-
+    run = _Replay(servers, spec, namespace, on_error, now, dry_run)
     try:
         if on_error is OnError.drop and drop_log is not None and not dry_run:
-            log_file = drop_log.open("a", encoding="utf-8")
-        tps = _partitions(consumer, dlq_topic)
-        consumer.assign(tps)
-        end = consumer.end_offsets(tps)
-        for tp, record in _read(consumer, tps, end):
-            if limit is not None and summary.read >= limit:
-                break
-            summary.read += 1
-            verdict = judge(record.value, spec, namespace)
-            if verdict.error is None and verdict.letter is not None:
-                if producer is not None:
-                    key = verdict.letter.key.encode() if verdict.letter.key else None
-                    producer.send(input_topic, key=key, value=verdict.letter.payload_bytes())
-                summary.replayed += 1
-            else:
-                error = verdict.error or "unknown"
-                summary.errors[error.split(":")[0]] += 1
-                if on_error is OnError.stop:
-                    summary.stopped = (
-                        f"{tp.partition}:{record.offset}: {error} (the next replay starts here)"
-                    )
-                    break
-                if on_error is OnError.dead_letter:
-                    if producer is not None:
-                        value = (
-                            requeued(verdict.letter, error, now()).model_dump_json().encode()
-                            if verdict.letter
-                            else record.value
-                        )
-                        producer.send(dlq_topic, key=record.key, value=value)
-                    summary.requeued += 1
-                else:
-                    if log_file is not None:
-                        log_file.write(
-                            json.dumps(
-                                drop_record(
-                                    record.value,
-                                    verdict.letter,
-                                    error,
-                                    dlq_topic,
-                                    tp.partition,
-                                    record.offset,
-                                    now(),
-                                )
-                            )
-                            + "\n"
-                        )
-                        log_file.flush()
-                    summary.dropped += 1
-            done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
-            if summary.read % 200 == 0:
-                commit()
-        commit()
+            run.log_file = drop_log.open("a", encoding="utf-8")
+        run.run(limit)
     except KafkaError as exc:
         raise ReplayStopped(
             f"Kafka failed during the replay ({exc!r}); what was not "
             "confirmed is not committed: run the replay again"
         ) from exc
     finally:
-        if log_file is not None:
-            log_file.close()
-        if producer is not None:
-            producer.close(timeout=30)
-        consumer.close()
-    return summary
+        run.close()
+    return run.summary
+
+
+class _Replay:
+    """One `newsflow dlq replay`: reads the DLQ from the replay group's offsets,
+    re-sends what is now valid, and deals with the rest as `on_error` says."""
+
+    def __init__(
+        self,
+        servers: list[str],
+        spec: StageSpec,
+        namespace: str,
+        on_error: OnError,
+        now: Callable[[], datetime],
+        dry_run: bool,
+    ) -> None:
+        from kafka import KafkaProducer
+
+        self.spec, self.namespace, self.on_error, self.now = spec, namespace, on_error, now
+        self.input_topic = spec.input_topic(namespace)
+        self.dlq_topic = spec.dlq_topic(namespace)
+        self.consumer = _consumer(servers, spec.replay_group(namespace))
+        self.producer = (
+            None
+            if dry_run
+            else KafkaProducer(
+                bootstrap_servers=servers,
+                acks="all",
+                enable_idempotence=False,
+                compression_type="gzip",
+                max_request_size=16_000_000,
+                linger_ms=20,
+            )
+        )
+        self.log_file: IO[str] | None = None
+        self.summary = ReplaySummary()
+        self.done: dict[Any, Any] = {}
+
+    def run(self, limit: int | None) -> None:
+        from kafka.structs import OffsetAndMetadata
+
+        tps = _partitions(self.consumer, self.dlq_topic)
+        self.consumer.assign(tps)
+        end = self.consumer.end_offsets(tps)
+        for tp, record in _read(self.consumer, tps, end):
+            if limit is not None and self.summary.read >= limit:
+                break
+            self.summary.read += 1
+            if not self._one(tp, record):
+                break
+            self.done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+            if self.summary.read % 200 == 0:
+                self.commit()
+        self.commit()
+
+    def _one(self, tp: Any, record: Any) -> bool:
+        """Deal with one dead letter; False when the replay must stop here."""
+        verdict = judge(record.value, self.spec, self.namespace)
+        if verdict.error is None and verdict.letter is not None:
+            if self.producer is not None:
+                key = verdict.letter.key.encode() if verdict.letter.key else None
+                self.producer.send(self.input_topic, key=key, value=verdict.letter.payload_bytes())
+            self.summary.replayed += 1
+            return True
+        error = verdict.error or "unknown"
+        self.summary.errors[error.split(":")[0]] += 1
+        if self.on_error is OnError.stop:
+            self.summary.stopped = (
+                f"{tp.partition}:{record.offset}: {error} (the next replay starts here)"
+            )
+            return False
+        if self.on_error is OnError.dead_letter:
+            self._requeue(record, verdict.letter, error)
+        else:
+            self._drop(tp, record, verdict.letter, error)
+        return True
+
+    def _requeue(self, record: Any, letter: DeadLetterV1 | None, error: str) -> None:
+        if self.producer is not None:
+            value = (
+                requeued(letter, error, self.now()).model_dump_json().encode()
+                if letter
+                else record.value
+            )
+            self.producer.send(self.dlq_topic, key=record.key, value=value)
+        self.summary.requeued += 1
+
+    def _drop(self, tp: Any, record: Any, letter: DeadLetterV1 | None, error: str) -> None:
+        if self.log_file is not None:
+            entry = drop_record(
+                record.value, letter, error, self.dlq_topic, tp.partition, record.offset, self.now()
+            )
+            self.log_file.write(json.dumps(entry) + "\n")
+            self.log_file.flush()
+        self.summary.dropped += 1
+
+    def commit(self) -> None:
+        if self.producer is not None:
+            self.producer.flush(timeout=60)  # raises if Kafka did not confirm
+            if self.done:
+                self.consumer.commit(dict(self.done))
+
+    def close(self) -> None:
+        if self.log_file is not None:
+            self.log_file.close()
+        if self.producer is not None:
+            self.producer.close(timeout=30)
+        self.consumer.close()

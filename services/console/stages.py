@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.contracts.topics import CLEAN, ENRICHED, RAW, TopicSpec
+from shared.runtime.stage import group_name
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,7 @@ class StageSpec:
     input: TopicSpec
 
     def group(self, namespace: str) -> str:
-        # Must match the Faust app id of the stage (shared.runtime.streaming.build_app).
-        return f"{namespace}newsflow-{self.name}"
+        return group_name(namespace, self.name)
 
     def input_topic(self, namespace: str) -> str:
         return self.input.full_name(namespace)

@@ -26,7 +26,7 @@ STAGE_ORDER: tuple[StageName, ...] = ("received", "cleaned", "enriched", "indexe
 _RETRY_AFTER_S = 2.0
 
 
-class StatusStore:
+class ArticleStatusStore:
     """Stage status (a Redis hash per article) and dedup keys."""
 
     def __init__(self, redis: Redis, namespace: str = "", status_ttl_s: int = 7 * 24 * 3600):
@@ -39,7 +39,7 @@ class StatusStore:
     @classmethod
     def from_url(
         cls, url: str, namespace: str = "", status_ttl_s: int = 7 * 24 * 3600
-    ) -> StatusStore:
+    ) -> ArticleStatusStore:
         redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         return cls(redis, namespace, status_ttl_s)
 
@@ -128,7 +128,12 @@ class StatusStore:
         self._ok()
 
     async def fail(self, article_id: str, stage: str, reason: str) -> None:
+        """Record where and why an article failed, and drop its dedup claim: a
+        claim must not outlive a failure, or the real article sent later would
+        be answered "duplicate" and never indexed (a caller could block a URL in
+        advance by sending junk under it)."""
         await self.mark([article_id], "failed", {article_id: {"stage": stage, "reason": reason}})
+        await self.release(article_id)
 
     async def get(self, article_id: str) -> dict[str, dict[str, Any]] | None:
         """The stages an article passed, or None when Redis cannot tell.

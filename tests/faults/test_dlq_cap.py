@@ -21,7 +21,7 @@ import pytest
 from kafka import KafkaProducer
 
 from shared.contracts.models import RawArticleV1
-from shared.runtime.streaming import DLQ_LIMIT_EXIT_CODE
+from shared.runtime.faust_runner import DLQ_LIMIT_EXIT_CODE
 from tests.conftest import KAFKA, wait_until
 from tests.faults.conftest import Pipeline, report, story
 

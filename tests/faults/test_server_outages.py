@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.ingestion.app import SEND_TIMEOUT_S
+from services.ingestion.core import SEND_TIMEOUT_S
 from tests.conftest import wait_until
 from tests.faults.conftest import STAGES, Pipeline, articles, report, server_down
 

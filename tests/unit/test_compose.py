@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from shared.runtime.ports import PORTS
+
 REPO = Path(__file__).resolve().parents[2]
 NEWSFLOW = {"ingestion", "cleaning", "entities", "indexer", "search"}
 SERVERS = {"kafka": "9092", "elasticsearch": "9200", "redis": "6379"}
@@ -43,7 +45,32 @@ def test_newsflow_services_share_one_dockerfile_and_wait_for_healthy_servers() -
     assert (REPO / "deploy" / "Dockerfile").exists()
 
 
-def test_api_ports_are_published() -> None:
+def test_api_ports_are_published_on_loopback_only() -> None:
     services = load()["services"]
-    assert "8000:8000" in services["search"]["ports"]
-    assert "8001:8001" in services["ingestion"]["ports"]
+    assert services["search"]["ports"] == [f"127.0.0.1:{PORTS['search']}:{PORTS['search']}"]
+    assert services["ingestion"]["ports"] == [
+        f"127.0.0.1:{PORTS['ingestion']}:{PORTS['ingestion']}"
+    ]
+
+
+def test_no_port_is_published_on_every_interface() -> None:
+    """Kafka, Elasticsearch and Redis run without auth here: publishing them
+    on 0.0.0.0 would hand them to anyone on the network (issue 11, item 8)."""
+    for name, svc in load()["services"].items():
+        for mapping in svc.get("ports", []):
+            assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
+
+
+def test_worker_and_poller_ports_follow_the_port_table() -> None:
+    services = load()["services"]
+    for name in ("cleaning", "entities", "indexer"):
+        port = str(PORTS[name])
+        assert services[name]["command"][-1] == port, name
+        assert f"localhost:{port}/" in " ".join(services[name]["healthcheck"]["test"]), name
+    assert services["poller"]["command"][-1] == str(PORTS["poller"])
+
+
+def test_readme_states_the_port_table() -> None:
+    readme = (REPO / "README.md").read_text()
+    for name, port in PORTS.items():
+        assert str(port) in readme, f"README does not mention the {name} port {port}"

@@ -44,14 +44,13 @@ from services.console.replay import (
 )
 from services.console.stages import STAGES
 from shared.contracts.models import DeadLetterV1, RawArticleV1
-from shared.runtime.streaming import (
+from shared.runtime.dead_letters import (
     MAX_MESSAGE_BYTES,
     PAYLOAD_CUT_MARK,
-    Output,
-    Result,
-    _fit_message_limit,
-    _within_message_limit,
+    fit_message_limit,
+    within_message_limit,
 )
+from shared.runtime.stage import Output, Result
 
 NS = "ns-"
 AID = "0123456789abcdef0123456789abcdef"
@@ -344,10 +343,10 @@ def test_an_output_over_the_kafka_limit_is_dead_lettered() -> None:
         received_at=datetime(2025, 1, 1, tzinfo=UTC),
         title="t" * (MAX_MESSAGE_BYTES + 10),
     )
-    result = _within_message_limit(Result(AID, outputs=[Output(AID, notice)]))
+    result = within_message_limit(Result(AID, outputs=[Output(AID, notice)]))
     assert result.rejected is not None and result.error_type == "OutputTooLarge"
     small = Result(AID, outputs=[Output(AID, notice.model_copy(update={"title": "t"}))])
-    assert _within_message_limit(small) is small
+    assert within_message_limit(small) is small
 
 
 @pytest.mark.parametrize(
@@ -362,10 +361,10 @@ def test_a_dead_letter_over_the_limit_keeps_a_head_and_says_where_the_rest_is(
     payload: bytes,
 ) -> None:
     letter = _letter(payload)
-    cut = _fit_message_limit(letter)
+    cut = fit_message_limit(letter)
     assert len(cut.model_dump_json()) <= MAX_MESSAGE_BYTES
     assert PAYLOAD_CUT_MARK in cut.reason and f"{NS}articles.raw[2]@17" in cut.reason
     assert cut.reason.startswith(letter.reason)
     assert payload.startswith(cut.payload_bytes()) and cut.payload_bytes()
     small = _letter(b"small")
-    assert _fit_message_limit(small) is small
+    assert fit_message_limit(small) is small

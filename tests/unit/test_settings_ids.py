@@ -4,7 +4,9 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contracts.ids import article_id, canonical_url
-from shared.runtime.settings import EntitySettings, IngestionSettings, SearchSettings
+from services.entities.settings import EntitySettings
+from services.ingestion.settings import IngestionSettings
+from shared.runtime.settings import SearchSettings
 
 
 def test_bad_setting_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,16 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import faust
 from pydantic import ValidationError
 
 from services.cleaning.extract import ExtractionError, clean, fingerprint, word_count
+from services.cleaning.settings import CleaningSettings
 from shared.contracts.models import CleanArticleV1, RawArticleV1
 from shared.contracts.topics import CLEAN, RAW
-from shared.runtime.article_status import StatusStore
-from shared.runtime.settings import CleaningSettings
-from shared.runtime.streaming import BatchHandler, Item, Output, Result
-from shared.runtime.worker import run_stage
+from shared.runtime.stage import BatchHandler, Item, Output, Result, StageDefinition
 
 
 def clean_article(raw: RawArticleV1, max_html_bytes: int) -> CleanArticleV1:
@@ -82,25 +79,19 @@ def clean_batch(items: list[Item[Any]], max_html_bytes: int) -> list[Result]:
     return results
 
 
-def make_handler(settings: CleaningSettings) -> Any:
-    def factory(app: faust.App, status: StatusStore) -> BatchHandler:
-        async def handle(items: list[Item[Any]]) -> list[Result]:
-            # CPU-bound: run off the event loop so Kafka heartbeats keep going.
-            return await asyncio.to_thread(clean_batch, items, settings.max_html_bytes)
+def make_handler(settings: CleaningSettings) -> BatchHandler:
+    async def handle(items: list[Item[Any]]) -> list[Result]:
+        # CPU-bound: run off the event loop so Kafka heartbeats keep going.
+        return await asyncio.to_thread(clean_batch, items, settings.max_html_bytes)
 
-        return handle
-
-    return factory
+    return handle
 
 
-def main(web_port: int | None = None) -> None:
-    settings = CleaningSettings()
-    run_stage(
-        stage="cleaning",
-        settings=settings,
-        input_spec=RAW,
-        output_spec=CLEAN,
-        make_handler=make_handler(settings),
-        done_status="cleaned",
-        web_port=web_port or settings.web_port,
-    )
+CLEANING = StageDefinition(
+    name="cleaning",
+    input=RAW,
+    output=CLEAN,
+    done_status="cleaned",
+    settings=CleaningSettings,
+    make_handler=make_handler,
+)

@@ -10,15 +10,11 @@ import asyncio
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import faust
-
 from services.entities.extract import extract_entities, load_pipeline
+from services.entities.settings import EntitySettings
 from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, EntityV1
 from shared.contracts.topics import CLEAN, ENRICHED
-from shared.runtime.article_status import StatusStore
-from shared.runtime.settings import EntitySettings
-from shared.runtime.streaming import BatchHandler, Item, Output, Result
-from shared.runtime.worker import run_stage
+from shared.runtime.stage import BatchHandler, Item, Output, Result, StageDefinition
 
 
 def model_label(model: str) -> str:
@@ -73,27 +69,21 @@ def enrich_batch(
     return results
 
 
-def make_handler(settings: EntitySettings) -> Any:
-    def factory(app: faust.App, status: StatusStore) -> BatchHandler:
-        nlp = load_pipeline(settings.spacy_model)
-        ner_model = model_label(settings.spacy_model)
+def make_handler(settings: EntitySettings) -> BatchHandler:
+    nlp = load_pipeline(settings.spacy_model)
+    ner_model = model_label(settings.spacy_model)
 
-        async def handle(items: list[Item[Any]]) -> list[Result]:
-            return await asyncio.to_thread(enrich_batch, nlp, items, settings, ner_model)
+    async def handle(items: list[Item[Any]]) -> list[Result]:
+        return await asyncio.to_thread(enrich_batch, nlp, items, settings, ner_model)
 
-        return handle
-
-    return factory
+    return handle
 
 
-def main(web_port: int | None = None) -> None:
-    settings = EntitySettings()
-    run_stage(
-        stage="entities",
-        settings=settings,
-        input_spec=CLEAN,
-        output_spec=ENRICHED,
-        make_handler=make_handler(settings),
-        done_status="enriched",
-        web_port=web_port or settings.web_port,
-    )
+ENTITIES = StageDefinition(
+    name="entities",
+    input=CLEAN,
+    output=ENRICHED,
+    done_status="enriched",
+    settings=EntitySettings,
+    make_handler=make_handler,
+)

@@ -13,19 +13,23 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import faust
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch
 
+from services.indexer.settings import IndexerSettings
 from shared.contracts.index import alias_name, ensure_index, to_document
 from shared.contracts.models import EnrichedArticleV1, IndexedArticleV1
 from shared.contracts.topics import ENRICHED, INDEXED
 from shared.runtime import metrics
-from shared.runtime.article_status import StatusStore
-from shared.runtime.settings import IndexerSettings
-from shared.runtime.streaming import BatchHandler, Item, Output, Result, TemporaryFailure
-from shared.runtime.worker import run_stage
+from shared.runtime.stage import (
+    BatchHandler,
+    Item,
+    Output,
+    Result,
+    StageDefinition,
+    TemporaryFailure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,49 +97,48 @@ def _alias_missing(entry: dict[str, Any]) -> bool:
     return bool(error.get("type") in ("index_not_found_exception", "aliases_not_found_exception"))
 
 
-def make_handler(settings: IndexerSettings) -> Any:
-    def factory(app: faust.App, status: StatusStore) -> BatchHandler:
-        es = AsyncElasticsearch(settings.es_url, request_timeout=30)
-        alias = alias_name(settings.namespace)
-        indexed_topic = INDEXED.full_name(settings.namespace)
-        index_ready = False
+class BulkIndexer:
+    """Writes batches to the index alias; recreates the index if it vanished."""
 
-        async def handle(items: list[Item[Any]]) -> list[Result]:
-            nonlocal index_ready
-            articles: list[EnrichedArticleV1] = [item.value for item in items]
-            try:
-                if not index_ready:
-                    await ensure_index(es, settings.namespace)
-                    index_ready = True
-                # require_alias: never let Elasticsearch auto-create a plain
-                # `articles` index with guessed mappings if the alias is gone.
-                response = await es.bulk(
-                    operations=bulk_body(articles, alias), refresh=False, require_alias=True
-                )
-            except (ESConnectionError, ConnectionTimeout) as exc:
-                raise TemporaryFailure(f"Elasticsearch unreachable: {exc}") from exc
-            except ApiError as exc:
-                if exc.meta.status == 429 or exc.meta.status >= 500:
-                    raise TemporaryFailure(f"Elasticsearch {exc.meta.status}: {exc}") from exc
-                raise
-            if any(_alias_missing(entry) for entry in response.body["items"]):
-                index_ready = False  # deleted under us: recreate it, then retry the batch
-                raise TemporaryFailure(f"alias {alias} is missing; recreating the index")
-            return results_from_bulk(articles, response.body, indexed_topic)
+    def __init__(self, settings: IndexerSettings) -> None:
+        self.namespace = settings.namespace
+        self.es = AsyncElasticsearch(settings.es_url, request_timeout=30)
+        self.alias = alias_name(settings.namespace)
+        self.indexed_topic = INDEXED.full_name(settings.namespace)
+        self.index_ready = False
 
-        return handle
-
-    return factory
+    async def __call__(self, items: list[Item[Any]]) -> list[Result]:
+        articles: list[EnrichedArticleV1] = [item.value for item in items]
+        try:
+            if not self.index_ready:
+                await ensure_index(self.es, self.namespace)
+                self.index_ready = True
+            # require_alias: never let Elasticsearch auto-create a plain
+            # `articles` index with guessed mappings if the alias is gone.
+            response = await self.es.bulk(
+                operations=bulk_body(articles, self.alias), refresh=False, require_alias=True
+            )
+        except (ESConnectionError, ConnectionTimeout) as exc:
+            raise TemporaryFailure(f"Elasticsearch unreachable: {exc}") from exc
+        except ApiError as exc:
+            if exc.meta.status == 429 or exc.meta.status >= 500:
+                raise TemporaryFailure(f"Elasticsearch {exc.meta.status}: {exc}") from exc
+            raise
+        if any(_alias_missing(entry) for entry in response.body["items"]):
+            self.index_ready = False  # deleted under us: recreate it, then retry the batch
+            raise TemporaryFailure(f"alias {self.alias} is missing; recreating the index")
+        return results_from_bulk(articles, response.body, self.indexed_topic)
 
 
-def main(web_port: int | None = None) -> None:
-    settings = IndexerSettings()
-    run_stage(
-        stage="indexer",
-        settings=settings,
-        input_spec=ENRICHED,
-        output_spec=INDEXED,
-        make_handler=make_handler(settings),
-        done_status="indexed",
-        web_port=web_port or settings.web_port,
-    )
+def make_handler(settings: IndexerSettings) -> BatchHandler:
+    return BulkIndexer(settings)
+
+
+INDEXER = StageDefinition(
+    name="indexer",
+    input=ENRICHED,
+    output=INDEXED,
+    done_status="indexed",
+    settings=IndexerSettings,
+    make_handler=make_handler,
+)
