@@ -28,7 +28,7 @@ from _corpus import BenchArticle
 from spacy.language import Language
 
 from services.cleaning.extract import ExtractionError
-from services.cleaning.stage import clean_article
+from services.cleaning.stage import Limits, clean_article
 from services.entities import worker as entities_worker
 from services.entities.extract import (
     LINE_BREAKS_COMPONENT,
@@ -81,7 +81,10 @@ def measure_cleaning(
     # Warm-up: the first call imports trafilatura's and py3langid's models.
     for raw in raws[:2]:
         with contextlib.suppress(ExtractionError, ValueError):
-            clean_article(raw, settings.max_html_bytes)
+            clean_article(
+                raw,
+                Limits(settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars),
+            )
     cleaned: list[CleanArticleV1] = []
     cpu_started = time.process_time()
     seconds = {"html": 0.0, "text": 0.0}
@@ -90,7 +93,10 @@ def measure_cleaning(
     for article, raw in zip(articles, raws, strict=True):
         started = time.perf_counter()
         try:
-            result = clean_article(raw, settings.max_html_bytes)
+            result = clean_article(
+                raw,
+                Limits(settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars),
+            )
         except (ExtractionError, ValueError):
             failures += 1
             result = None

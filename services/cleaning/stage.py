@@ -9,6 +9,9 @@ bad data for the DLQ.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,19 +21,33 @@ from services.cleaning.settings import CleaningSettings
 from shared.contracts.models import CleanArticleV1, RawArticleV1
 from shared.contracts.topics import CLEAN, RAW
 from shared.runtime.stage import BatchHandler, Item, Output, Result, StageDefinition
+from shared.runtime.time_budget import ChildFailed, TimeBoundRunner, TimeBudgetExceeded
 
 
-def clean_article(raw: RawArticleV1, max_html_bytes: int) -> CleanArticleV1:
+@dataclass(frozen=True)
+class Limits:
+    """How much work one article may cost (see CleaningSettings)."""
+
+    max_html_bytes: int = 5_000_000
+    max_text_chars: int = 300_000
+    max_body_chars: int = 200_000
+
+
+def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV1:
     """Clean one raw article. Raises ExtractionError / ValueError for bad data."""
-    if raw.html and len(raw.html.encode("utf-8", errors="ignore")) > max_html_bytes:
-        raise ExtractionError(f"HTML larger than the {max_html_bytes}-byte limit")
+    if raw.html and len(raw.html.encode("utf-8", errors="ignore")) > limits.max_html_bytes:
+        raise ExtractionError(f"HTML larger than the {limits.max_html_bytes}-byte limit")
+    has_html = bool(raw.html and raw.html.strip())
     extracted = clean(
-        html=raw.html if raw.html and raw.html.strip() else None,
-        text=raw.text if not (raw.html and raw.html.strip()) else None,
+        html=raw.html if has_html else None,
+        # Scraped text past this is not an article; cut it before the line
+        # classifier reads it, so the cost of one text stays bounded.
+        text=None if has_html else (raw.text or "")[: limits.max_text_chars],
         url=str(raw.url) if raw.url else None,
         title_hint=raw.title,
     )
-    if not extracted.text.strip():
+    body = extracted.text[: limits.max_body_chars]
+    if not body.strip():
         raise ExtractionError("no article text left after removing boilerplate")
     authors = [raw.author] if raw.author else extracted.authors
     return CleanArticleV1(
@@ -40,33 +57,40 @@ def clean_article(raw: RawArticleV1, max_html_bytes: int) -> CleanArticleV1:
         # The caller's hints (an editor, a feed) are more reliable than what a
         # page's markup claims about itself, so they win when given.
         title=raw.title or extracted.title,
-        text=extracted.text,
+        text=body,
         authors=authors,
         published_at=raw.published_at or extracted.published_at,
         language=raw.language or extracted.language,
         site_name=extracted.site_name,
         credit=extracted.credit,
         related=extracted.related,
-        word_count=word_count(extracted.text),
-        fingerprint=fingerprint(extracted.text),
+        word_count=word_count(body),
+        fingerprint=fingerprint(body),
         input_format=extracted.input_format,
         received_at=raw.received_at,
     )
 
 
-def clean_batch(items: list[Item[Any]], max_html_bytes: int) -> list[Result]:
+def clean_batch(
+    items: list[Item[Any]], clean_one: Callable[[RawArticleV1], CleanArticleV1]
+) -> list[Result]:
     results = []
     for item in items:
         raw: RawArticleV1 = item.value
         try:
-            article = clean_article(raw, max_html_bytes)
-        except (ExtractionError, ValidationError, ValueError) as exc:
+            article = clean_one(raw)
+        except (ExtractionError, ValidationError, ValueError, TimeBudgetExceeded) as exc:
             results.append(
                 Result(
                     raw.article_id,
                     rejected=f"cleaning failed: {exc}",
                     error_type=type(exc).__name__,
                 )
+            )
+            continue
+        except ChildFailed as exc:  # once is an input that kills the parser; often is systemic
+            results.append(
+                Result(raw.article_id, rejected=str(exc), error_type="ChildFailed", systemic=True)
             )
             continue
         results.append(
@@ -79,10 +103,29 @@ def clean_batch(items: list[Item[Any]], max_html_bytes: int) -> list[Result]:
     return results
 
 
+# Cleaned once when a child process starts: language detection and date
+# parsing load their models on first use (about a second), not an article's time.
+WARMUP = RawArticleV1(
+    article_id="0" * 32,
+    source="warmup",
+    html="<html><head><title>Warm-up</title></head><body><article><p>"
+    + "Newsflow cleans this page once at start. " * 20
+    + "</p></article></body></html>",
+)
+
+
 def make_handler(settings: CleaningSettings) -> BatchHandler:
+    limits = Limits(settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars)
+    # Each article is cleaned in a child process under a time budget, so one
+    # pathological page delays the articles behind it by the budget at most.
+    clean_one = TimeBoundRunner(
+        partial(clean_article, limits=limits), settings.max_clean_seconds, warmup=WARMUP
+    )
+    clean_one.start()
+
     async def handle(items: list[Item[Any]]) -> list[Result]:
-        # CPU-bound: run off the event loop so Kafka heartbeats keep going.
-        return await asyncio.to_thread(clean_batch, items, settings.max_html_bytes)
+        # Blocking (pipe to the child): off the event loop, so Kafka heartbeats keep going.
+        return await asyncio.to_thread(clean_batch, items, clean_one)
 
     return handle
 

@@ -40,7 +40,7 @@ LanguageCode = Annotated[
 ]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
-Stage = Literal["ingestion", "cleaning", "entities", "indexer"]
+Stage = Literal["ingestion", "cleaning", "entities", "stories", "indexer", "matcher", "webhooks"]
 EntityGroup = Literal["people", "organisations", "places", "groups", "events", "dates", "other"]
 
 

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
-StageName = Literal["received", "cleaned", "enriched", "indexed", "failed"]
+StageName = Literal["received", "cleaned", "enriched", "grouped", "indexed", "failed"]
 STAGE_ORDER: tuple[StageName, ...] = ("received", "cleaned", "enriched", "indexed")
 
 # After a failure, do not hammer a dead Redis: retry at most this often.

@@ -199,7 +199,7 @@ class StageEngine:
             )
 
     async def _record_status(self, results: list[Result]) -> None:
-        if self.status is None:
+        if self.status is None or self.stage.done_status is None:
             return
         done = [r.article_id for r in results if r.rejected is None and r.article_id]
         details = {

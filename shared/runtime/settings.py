@@ -134,3 +134,17 @@ class SearchSettings(CommonSettings):
     )
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_query_chars: int = Field(default=500, ge=1)
+    # Cost bounds (issue 11). Fuzzy (word~) and prefix (word*) words expand into
+    # many terms each; more than this many in one query are refused (422).
+    max_expanding_terms: int = Field(default=5, ge=0, le=50)
+    # Per-shard time budget of a search (what was found by then is answered,
+    # flagged `timed_out`), and the client's wait for any Elasticsearch answer.
+    es_search_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    es_request_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Per-client rate limit on /v1 (Redis, fixed window, keyed by the client
+    # address; 0 turns it off). Fails open while Redis is down.
+    rate_limit_requests: int = Field(default=600, ge=0)
+    rate_limit_window_s: int = Field(default=60, ge=1, le=3600)
+    # Points in time (cursor paging) open at once, per deployment (Redis) and per
+    # process; past it, cursor pages read the live index.
+    max_open_pits: int = Field(default=100, ge=0, le=10_000)

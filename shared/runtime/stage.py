@@ -110,7 +110,9 @@ class StageDefinition:
     name: Stage
     input: TopicSpec
     output: TopicSpec | None
-    done_status: StageName
+    # The per-article status recorded when the stage is done with an article;
+    # None for stages that are not steps of an article (e.g. the matcher).
+    done_status: StageName | None
     settings: type[WorkerSettings]
     make_handler: Callable[[Any], BatchHandler]
 

@@ -18,7 +18,7 @@ import trafilatura
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
-from services.cleaning.extract import normalise_text
+from services.cleaning.text import normalise_body_text
 from shared.contracts.ids import article_id
 from shared.contracts.models import DeadLetterV1
 from tests.conftest import (
@@ -155,7 +155,7 @@ def test_seed_article_is_searchable_within_15s_clean_and_enriched(pipeline: Pipe
     body = doc["body"]
     for paragraph in SEED_PARAGRAPHS:
         # The cleaner folds typographic quotes to straight ones, by design.
-        assert normalise_text(paragraph) in body, f"missing paragraph: {paragraph!r}"
+        assert normalise_body_text(paragraph) in body, f"missing paragraph: {paragraph!r}"
     for noise in SEED_BOILERPLATE:
         assert noise not in body, f"boilerplate left in body: {noise!r}"
     assert doc["title"] == "North Korea ratifies defense treaty with Russia"
