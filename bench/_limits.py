@@ -28,8 +28,10 @@ from _corpus import BenchArticle
 from spacy.language import Language
 
 from services.cleaning.extract import ExtractionError
-from services.cleaning.stage import Limits, clean_article
-from services.entities import worker as entities_worker
+from services.cleaning.settings import CleaningSettings
+from services.cleaning.stage import Limits as CleaningLimits
+from services.cleaning.stage import clean_article
+from services.entities import stage as entities_stage
 from services.entities.extract import (
     LINE_BREAKS_COMPONENT,
     extract_entities,
@@ -42,11 +44,10 @@ from services.entities.normalize import (
     merge_entities,
     normalise_mentions,
 )
+from services.entities.settings import EntitySettings
 from services.entities.stage import enrich_batch, model_label, ner_text
 from shared.contracts.index import to_document
 from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, RawArticleV1
-from services.cleaning.settings import CleaningSettings
-from services.entities.settings import EntitySettings
 from shared.runtime.stage import Item
 
 
@@ -83,7 +84,9 @@ def measure_cleaning(
         with contextlib.suppress(ExtractionError, ValueError):
             clean_article(
                 raw,
-                Limits(settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars),
+                CleaningLimits(
+                    settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars
+                ),
             )
     cleaned: list[CleanArticleV1] = []
     cpu_started = time.process_time()
@@ -95,7 +98,9 @@ def measure_cleaning(
         try:
             result = clean_article(
                 raw,
-                Limits(settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars),
+                CleaningLimits(
+                    settings.max_html_bytes, settings.max_text_chars, settings.max_body_chars
+                ),
             )
         except (ExtractionError, ValueError):
             failures += 1
@@ -216,16 +221,16 @@ def measure_overheads(
     ) -> list[tuple[list[NormalisedMention], list[Entity]]]:
         return precomputed[: len(texts)]
 
-    real = entities_worker.extract_entities
+    real = entities_stage.extract_entities
     # The handler's own work without NER: hand it the entities already found.
-    entities_worker.extract_entities = found_already
+    entities_stage.extract_entities = found_already
     try:
         results: list[Any] = []
         costs["enrich_build_without_ner"] = _per_article_ms(
             lambda: results.extend(enrich_batch(None, items, settings, "bench")), n
         )
     finally:
-        entities_worker.extract_entities = real
+        entities_stage.extract_entities = real
     enriched: list[EnrichedArticleV1] = [r.outputs[0].value for r in results]
     enriched_json = [e.model_dump_json().encode() for e in enriched]
     costs["enriched_serialise"] = _per_article_ms(

@@ -53,11 +53,11 @@ from _pipeline import Pipeline, entity_group_stable, start_profilers  # noqa: E4
 from _stack import Services, delete_namespace, listening_pid, wait_until  # noqa: E402
 from elasticsearch import Elasticsearch  # noqa: E402
 
+from services.cleaning.settings import CleaningSettings  # noqa: E402
+from services.entities.settings import EntitySettings  # noqa: E402
+from services.indexer.settings import IndexerSettings  # noqa: E402
 from shared.runtime.settings import (  # noqa: E402
-    CleaningSettings,
     CommonSettings,
-    EntitySettings,
-    IndexerSettings,
 )
 
 RESULTS = REPO / "bench" / "results" / "bench.json"

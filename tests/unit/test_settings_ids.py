@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts.ids import article_id, canonical_url
 from services.entities.settings import EntitySettings
 from services.ingestion.settings import IngestionSettings
+from shared.contracts.ids import article_id, canonical_url
 from shared.runtime.settings import SearchSettings
 
 
