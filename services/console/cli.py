@@ -93,7 +93,7 @@ def poller(
 ) -> None:
     """Run the feed poller: polls the sources of `newsflow sources` and sends
     their new articles down the pipeline. One per namespace."""
-    from services.feeds.poller import main as run
+    from services.feeds.service import main as run
 
     run(web_port)
 

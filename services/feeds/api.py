@@ -1,20 +1,26 @@
 """HTTP API of the feed sources, mounted on the ingestion API.
 
 ``/v1/sources``: register, list, inspect, pause, resume and remove sources.
-Writes need the same ``X-API-Key`` as article writes; reads do not. The
-response shape (``SourceOut``, with its health) is also what
-``newsflow sources list`` prints, so both tell the same story.
+Every route needs the same ``X-API-Key`` as article writes, reads included:
+a source's health tells what the poller reached and how it failed, which is
+not for anonymous callers. A source whose URL names an internal address
+literally is refused with 422 (names are checked by the poller at every
+connection, see ``shared.runtime.netguard``). The response shape
+(``SourceOut``, with its health) is also what ``newsflow sources list``
+prints, so both tell the same story.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -27,6 +33,7 @@ from services.feeds.registry import (
     SourceRegistry,
     SourceState,
 )
+from shared.runtime.addresses import AddressPolicy, literal_refusal
 
 log = logging.getLogger(__name__)
 
@@ -115,25 +122,66 @@ def _unavailable(exc: Exception) -> HTTPException:
     )
 
 
+@contextmanager
+def _registry_errors() -> Iterator[None]:
+    """Redis down answers 503 with Retry-After, whatever the route."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise _unavailable(exc) from exc
+
+
+def check_source_address(body: SourceIn, policy: AddressPolicy) -> None:
+    """422, in FastAPI's usual shape, for a source URL that names an
+    internal address literally (``http://127.0.0.1/``, ``http://[::1]/``,
+    ``http://localhost/``) unless the policy allows it."""
+    refusal = literal_refusal(str(body.url), policy)
+    if refusal is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "url"),
+                    "msg": f"Value error, address not allowed: {refusal}",
+                    "input": str(body.url),
+                }
+            ]
+        )
+
+
+async def _one(registry: SourceRegistry, sid: str) -> SourceOut:
+    with _registry_errors():
+        source = await registry.get(sid)
+        if source is None:
+            raise HTTPException(404, detail=f"no source {sid}")
+        return (await describe(registry, [source]))[0]
+
+
+async def _set_paused(registry: SourceRegistry, sid: str, paused: bool) -> SourceOut:
+    with _registry_errors():
+        source = await registry.set_paused(sid, paused)
+    if source is None:
+        raise HTTPException(404, detail=f"no source {sid}")
+    return await _one(registry, sid)
+
+
 def sources_router(
-    redis: Redis, namespace: str, check_key: Callable[[str | None], None]
+    redis: Redis,
+    namespace: str,
+    check_key: Callable[[str | None], None],
+    policy: AddressPolicy,
 ) -> APIRouter:
     """The /v1/sources routes over this Redis and namespace; `check_key`
-    is the ingestion API's key check (raises 401)."""
+    is the ingestion API's key check (raises 401). `policy` says which
+    internal addresses a source may name: the poller's own
+    (``NEWSFLOW_POLLER_ALLOWED_NETWORKS``), so that the API accepts what the
+    poller will read."""
     registry = SourceRegistry(redis, namespace)
     router = APIRouter(prefix="/v1/sources", tags=["sources"])
+    addresses = policy
 
     def api_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
         check_key(x_api_key)
-
-    async def one(sid: str) -> SourceOut:
-        try:
-            source = await registry.get(sid)
-            if source is None:
-                raise HTTPException(404, detail=f"no source {sid}")
-            return (await describe(registry, [source]))[0]
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
 
     @router.post(
         "",
@@ -144,27 +192,36 @@ def sources_router(
     )
     async def add_source(body: SourceIn) -> SourceOut:
         """Follow a feed or sitemap. The poller picks it up within a second
-        or so. The same feed twice answers 409 with the existing id."""
-        try:
-            source = await registry.add(body)
-        except SourceExists as exc:
-            raise HTTPException(409, detail={"msg": str(exc), "id": exc.existing.id}) from exc
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
-        return await one(source.id)
+        or so. The same feed twice answers 409 with the existing id; a URL
+        naming an internal address (loopback, private...) answers 422."""
+        check_source_address(body, addresses)
+        with _registry_errors():
+            try:
+                source = await registry.add(body)
+            except SourceExists as exc:
+                raise HTTPException(409, detail={"msg": str(exc), "id": exc.existing.id}) from exc
+        return await _one(registry, source.id)
 
-    @router.get("", response_model=list[SourceOut], responses={503: {}})
+    @router.get(
+        "",
+        response_model=list[SourceOut],
+        dependencies=[Depends(api_key)],
+        responses={401: {}, 503: {}},
+    )
     async def list_sources() -> list[SourceOut]:
         """Every source with its health."""
-        try:
+        with _registry_errors():
             return await describe(registry, await registry.all())
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
 
-    @router.get("/{source_id}", response_model=SourceOut, responses={404: {}, 503: {}})
+    @router.get(
+        "/{source_id}",
+        response_model=SourceOut,
+        dependencies=[Depends(api_key)],
+        responses={401: {}, 404: {}, 503: {}},
+    )
     async def get_source(source_id: SourceIdPath) -> SourceOut:
         """One source with its health: last success, last error, articles in 24 h…"""
-        return await one(source_id)
+        return await _one(registry, source_id)
 
     @router.delete(
         "/{source_id}",
@@ -174,22 +231,11 @@ def sources_router(
     )
     async def remove_source(source_id: SourceIdPath) -> Response:
         """Stop following a source and forget its state."""
-        try:
+        with _registry_errors():
             removed = await registry.remove(source_id)
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
         if not removed:
             raise HTTPException(404, detail=f"no source {source_id}")
         return Response(status_code=204)
-
-    async def set_paused(sid: str, paused: bool) -> SourceOut:
-        try:
-            source = await registry.set_paused(sid, paused)
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
-        if source is None:
-            raise HTTPException(404, detail=f"no source {sid}")
-        return await one(sid)
 
     @router.post(
         "/{source_id}/pause",
@@ -199,7 +245,7 @@ def sources_router(
     )
     async def pause_source(source_id: SourceIdPath) -> SourceOut:
         """Stop polling a source, keeping its state (what it has seen)."""
-        return await set_paused(source_id, True)
+        return await _set_paused(registry, source_id, True)
 
     @router.post(
         "/{source_id}/resume",
@@ -209,6 +255,6 @@ def sources_router(
     )
     async def resume_source(source_id: SourceIdPath) -> SourceOut:
         """Poll a paused source again."""
-        return await set_paused(source_id, False)
+        return await _set_paused(registry, source_id, False)
 
     return router

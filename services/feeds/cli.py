@@ -26,6 +26,7 @@ from services.feeds.registry import (
     SourceRegistry,
 )
 from services.feeds.settings import PollerSettings
+from shared.runtime.addresses import AddressPolicy, literal_refusal
 
 sources_app = typer.Typer(help="Feeds and sitemaps the poller follows.", no_args_is_help=True)
 
@@ -42,9 +43,11 @@ def parse_interval(value: str) -> int:
     return max(1, round(float(match.group(1)) * _UNITS[match.group(2).lower()]))
 
 
-def _run(action: Callable[[SourceRegistry], Awaitable[T]]) -> T:
+def _run(
+    action: Callable[[SourceRegistry], Awaitable[T]], settings: PollerSettings | None = None
+) -> T:
     """Run one registry action against the configured Redis and namespace."""
-    settings = PollerSettings()
+    settings = settings or PollerSettings()
 
     async def go() -> T:
         redis = Redis.from_url(settings.redis_dsn, socket_timeout=5, socket_connect_timeout=5)
@@ -105,6 +108,13 @@ def add(
         for error in exc.errors(include_url=False):
             typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
         raise typer.Exit(1) from exc
+    settings = PollerSettings()
+    # The API's check (services.feeds.api): a literal internal address is
+    # refused unless NEWSFLOW_POLLER_ALLOWED_NETWORKS allows it.
+    refusal = literal_refusal(str(new.url), AddressPolicy(tuple(settings.allowed_networks)))
+    if refusal is not None:
+        typer.echo(f"url: address not allowed: {refusal}", err=True)
+        raise typer.Exit(1)
 
     async def action(registry: SourceRegistry) -> str:
         try:
@@ -113,7 +123,7 @@ def add(
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc
 
-    typer.echo(_run(action))
+    typer.echo(_run(action, settings))
 
 
 @sources_app.command("list")

@@ -3,10 +3,12 @@
 Politeness is enforced at the lowest level, so no code path can forget it:
 at most one request at a time per host and a pause between two requests to
 a host (``HostGate``), robots.txt checked for every URL including each
-redirect hop (``RobotsCache``), bounded sizes and timeouts, and conditional
-requests for feeds. Errors come in two kinds the poller treats differently:
-``TemporaryFetchError`` (try again later, with backoff) and
-``PermanentFetchError`` (this URL will not work; do not insist).
+redirect hop, bounded sizes and timeouts, and conditional requests for
+feeds. Every connection, redirects and robots.txt included, goes to an
+address the ``AddressPolicy`` allows, checked as it is opened
+(``shared.runtime.netguard``). Errors come in two kinds the poller treats
+differently (``services.feeds.errors``): ``TemporaryFetchError`` (try again
+later, with backoff) and ``PermanentFetchError`` (this URL will not work).
 """
 
 from __future__ import annotations
@@ -16,26 +18,38 @@ import codecs
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, NoReturn
 from urllib.parse import urldefrag, urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from services.feeds.errors import (
+    AddressNotAllowed,
+    Disallowed,
+    FetchError,
+    HostBackingOff,
+    PermanentFetchError,
+    TemporaryFetchError,
+)
+from services.feeds.hostgate import HostGate
+from services.feeds.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_from_response
 from services.feeds.settings import PollerSettings
+from shared.runtime.addresses import AddressPolicy
+from shared.runtime.netguard import AddressRefused, GuardedBackend, GuardedTransport, Resolver
 
 log = logging.getLogger(__name__)
 
-Permission = Literal["allowed", "disallowed", "unreachable"]
+# "refused": the host's address is not one the poller may connect to (or
+# its URL is not one httpx can request).
+Permission = Literal["allowed", "disallowed", "unreachable", "refused"]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
-# RFC 9309 asks crawlers to read at least 500 KiB of a robots.txt.
-_MAX_ROBOTS_BYTES = 512 * 1024
+# Said of every refused address, whatever the reason: a source's last error
+# must not tell a loopback port from a private one, nor open from closed.
+_NOT_ALLOWED = "address not allowed"
 # A server asking for more than a day of quiet gets a day.
 _MAX_RETRY_AFTER_S = 86400.0
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -44,43 +58,6 @@ _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
-
-
-# ---------------------------------------------------------------- errors
-class FetchError(Exception):
-    """A request that did not give us the resource."""
-
-    def __init__(
-        self,
-        url: str,
-        reason: str,
-        *,
-        status: int | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(f"{reason} ({url})")
-        self.url = url
-        self.reason = reason
-        self.status = status
-        self.retry_after_s = retry_after_s
-
-
-class TemporaryFetchError(FetchError):
-    """Timeouts, refused connections, 5xx, 408, 429: the same request may
-    work later; retry with backoff."""
-
-
-class PermanentFetchError(FetchError):
-    """4xx, too large, not HTML, redirect loops: asking again will not help."""
-
-
-class Disallowed(PermanentFetchError):
-    """robots.txt forbids this URL to our user agent."""
-
-
-class HostBackingOff(TemporaryFetchError):
-    """The host asked us (Retry-After) to stay away for longer than a poll
-    should wait; the request was not sent."""
 
 
 # ---------------------------------------------------------------- results
@@ -144,108 +121,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return min(max(delta, 0.0), _MAX_RETRY_AFTER_S)
 
 
-# ---------------------------------------------------------------- per-host politeness
-@dataclass
-class _Host:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    next_at: float = 0.0  # monotonic time before which no request may start
-    delay_s: float | None = None  # robots.txt Crawl-delay, when larger than the default
-
-
-class HostGate:
-    """One request at a time per host, and `min_delay_s` between the end of
-    one request and the start of the next.
-
-    The pause is measured from the end of a request, so a slow server gets
-    more room, not less. State is per process: hence one poller per
-    namespace (the poller holds a Redis lease)."""
-
-    def __init__(
-        self,
-        min_delay_s: float,
-        max_wait_s: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.min_delay_s = min_delay_s
-        self.max_wait_s = max_wait_s
-        self._clock = clock
-        self._sleep = sleep
-        self._hosts: dict[str, _Host] = {}
-
-    def _host(self, host: str) -> _Host:
-        return self._hosts.setdefault(host, _Host())
-
-    def set_delay(self, host: str, delay_s: float | None) -> None:
-        """A Crawl-delay for this host (only ever raises the default)."""
-        self._host(host).delay_s = delay_s
-
-    def delay_of(self, host: str) -> float:
-        extra = self._host(host).delay_s
-        return max(self.min_delay_s, extra or 0.0)
-
-    def penalise(self, host: str, seconds: float) -> None:
-        """The host said 'not now' (429/503 with Retry-After): keep away."""
-        state = self._host(host)
-        state.next_at = max(state.next_at, self._clock() + seconds)
-
-    @asynccontextmanager
-    async def slot(self, host: str, url: str = "") -> AsyncIterator[None]:
-        """Hold the host for one request."""
-        state = self._host(host)
-        async with state.lock:
-            wait = state.next_at - self._clock()
-            if wait > self.max_wait_s:
-                raise HostBackingOff(
-                    url or host, f"{host} asked us to wait {wait:.0f}s", retry_after_s=wait
-                )
-            if wait > 0:
-                await self._sleep(wait)
-            try:
-                yield
-            finally:
-                state.next_at = max(state.next_at, self._clock() + self.delay_of(host))
-
-
 # ---------------------------------------------------------------- robots.txt
-@dataclass(frozen=True)
-class RobotsRules:
-    """A host's robots.txt as RFC 9309 reads it. `rules` is None when the
-    answer was not a file: then everything is allowed (4xx: "unavailable")
-    or nothing is (5xx, 429, no answer: "unreachable")."""
-
-    rules: RobotFileParser | None
-    allow_all: bool = False
-
-    @property
-    def unreachable(self) -> bool:
-        return self.rules is None and not self.allow_all
-
-    def can_fetch(self, agent: str, url: str) -> bool:
-        if self.rules is None:
-            return self.allow_all
-        return self.rules.can_fetch(agent, url)
-
-    def crawl_delay(self, agent: str) -> float | None:
-        if self.rules is None:
-            return None
-        delay = self.rules.crawl_delay(agent)
-        return float(delay) if delay is not None else None
-
-
-def robots_from_response(status: int | None, body: bytes) -> RobotsRules:
-    """Read a robots.txt answer (`status` None: no answer at all)."""
-    if status is not None and 200 <= status < 300:
-        parser = RobotFileParser()
-        parser.parse(body[:_MAX_ROBOTS_BYTES].decode("utf-8", errors="replace").splitlines())
-        return RobotsRules(parser)
-    return RobotsRules(None, allow_all=status is not None and 400 <= status < 500 and status != 429)
-
-
 @dataclass
 class _Robots:
     rules: RobotsRules
     expires_at: float
+    # Set when the origin itself may not be reached (see Permission).
+    refusal: str | None = None
 
 
 # ---------------------------------------------------------------- the fetcher
@@ -259,20 +141,29 @@ def _origin(url: str) -> str:
 
 
 class Fetcher:
-    """The poller's HTTP client: polite, bounded, robots-aware."""
+    """The poller's HTTP client: polite, bounded, robots-aware, and unable
+    to connect to an address the settings' allow-list does not allow.
 
-    def __init__(self, settings: PollerSettings, client: httpx.AsyncClient | None = None) -> None:
+    `resolver` replaces the system's DNS (tests give public-looking names
+    to local servers, or answers that change between two lookups)."""
+
+    def __init__(self, settings: PollerSettings, resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.user_agent = settings.user_agent
         # The token robots.txt groups are matched against: "NewsflowBot/0.1 (...)" -> NewsflowBot.
         self.robots_agent = settings.user_agent.split("/")[0].split()[0]
-        self.client = client or httpx.AsyncClient(
+        self.policy = AddressPolicy(tuple(settings.allowed_networks))
+        limits = httpx.Limits(max_connections=settings.max_concurrent_requests * 2)
+        self.client = httpx.AsyncClient(
+            transport=GuardedTransport(GuardedBackend(self.policy, resolver), limits),
             timeout=httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
             headers={"User-Agent": settings.user_agent},
             # Redirects are followed by hand: each hop is checked against robots.txt
-            # and goes through its host's gate.
+            # and goes through its host's gate. (robots.txt itself follows up to
+            # five, as RFC 9309 allows; the transport checks each hop's address.)
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=settings.max_concurrent_requests * 2),
+            max_redirects=5,
+            trust_env=False,
         )
         self.gate = HostGate(
             settings.host_delay_s, max_wait_s=settings.max_crawl_delay_s + settings.host_delay_s
@@ -292,7 +183,8 @@ class Fetcher:
     async def permission(self, url: str) -> Permission:
         """robots.txt's answer for this URL: "unreachable" when it could not
         be read (nothing may be fetched from that host for now, but that is
-        no verdict on the URL)."""
+        no verdict on the URL); "refused" when the host's address may not be
+        reached at all (learnt while fetching its robots.txt)."""
         origin = _origin(url)
         cached = self._robots.get(origin)
         if cached is None or cached.expires_at <= time.monotonic():
@@ -302,6 +194,8 @@ class Fetcher:
                 if cached is None or cached.expires_at <= time.monotonic():
                     cached = await self._load_robots(origin)
                     self._robots[origin] = cached
+        if cached.refusal is not None:
+            return "refused"
         if cached.rules.unreachable:
             return "unreachable"
         return "allowed" if cached.rules.can_fetch(self.robots_agent, url) else "disallowed"
@@ -311,6 +205,7 @@ class Fetcher:
         host = host_of(url)
         status: int | None = None
         body = b""
+        refusal: str | None = None
         try:
             # Redirects of robots.txt itself are followed (RFC 9309 allows
             # five hops); they are not subject to robots rules.
@@ -322,17 +217,23 @@ class Fetcher:
                 ) as response,
             ):
                 status = response.status_code
-                body = await _read_capped(response, _MAX_ROBOTS_BYTES, url, truncate=True)
+                body = await _read_capped(response, MAX_ROBOTS_BYTES, url, truncate=True)
         except (httpx.HTTPError, FetchError) as exc:
             log.info("robots.txt unreachable", extra={"url": url, "error": repr(exc)})
+        except AddressRefused:
+            # The origin, or where its robots.txt redirects: either way a host
+            # that leads inside is not read (for a while: DNS may change).
+            refusal = _NOT_ALLOWED
+        except httpx.InvalidURL:
+            refusal = "invalid URL"
         rules = robots_from_response(status, body)
-        unreachable = rules.unreachable
+        unreachable = rules.unreachable or refusal is not None
         delay = rules.crawl_delay(self.robots_agent)
         if delay is not None:
             self.gate.set_delay(host, min(delay, self.settings.max_crawl_delay_s))
         # An unreachable robots.txt blocks the host: look again soon, not in an hour.
         ttl = min(self.settings.robots_ttl_s, 300.0) if unreachable else self.settings.robots_ttl_s
-        return _Robots(rules, time.monotonic() + ttl)
+        return _Robots(rules, time.monotonic() + ttl, refusal)
 
     # ------------------------------------------------------------ requests
     async def fetch_feed(
@@ -363,61 +264,91 @@ class Fetcher:
         # the result's URL too (it names a place in a page, not the article).
         current = urldefrag(url).url
         for _hop in range(self.settings.max_redirects + 1):
-            permission = await self.permission(current)
-            if permission == "unreachable":
-                raise TemporaryFetchError(current, "robots.txt unreachable; trying later")
-            if permission == "disallowed":
-                raise Disallowed(current, "disallowed by robots.txt")
+            await self._check_permission(current)
             host = host_of(current)
-            try:
-                async with (
-                    self.gate.slot(host, current),
-                    self._requests,
-                    self.client.stream("GET", current, headers=headers) as response,
-                ):
-                    # Only a 2xx body is worth reading (and its size is capped).
-                    if 200 <= response.status_code < 300:
-                        body = await _read_capped(response, max_bytes, current)
-                    else:
-                        body = b""
-            except httpx.TimeoutException as exc:
-                raise TemporaryFetchError(current, f"timed out ({type(exc).__name__})") from exc
-            except httpx.HTTPError as exc:
-                raise TemporaryFetchError(current, f"request failed: {exc!r}") from exc
+            response, body = await self._send(current, host, headers, max_bytes)
             status = response.status_code
             if status in _REDIRECTS:
-                location = response.headers.get("location")
-                if not location:
-                    raise PermanentFetchError(
-                        current, f"HTTP {status} without Location", status=status
-                    )
-                current = urldefrag(urljoin(current, location)).url
-                if urlsplit(current).scheme not in ("http", "https"):
-                    raise PermanentFetchError(current, "redirect to a non-HTTP URL", status=status)
+                current = _redirect_target(current, response)
                 continue
             if status == 304 or 200 <= status < 300:
-                content_type = response.headers.get("content-type")
-                return FetchResult(
-                    url=current,
-                    status=status,
-                    body=body,
-                    content_type=(content_type.split(";")[0].strip().lower() or None)
-                    if content_type
-                    else None,
-                    charset=response.charset_encoding,
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"),
-                )
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
-            if status in (429, 503):
-                # Keep the whole host quiet, not just this URL.
-                self.gate.penalise(host, retry_after or self.gate.delay_of(host) * 10)
-            if status in (408, 425, 429) or status >= 500:
-                raise TemporaryFetchError(
-                    current, f"HTTP {status}", status=status, retry_after_s=retry_after
-                )
-            raise PermanentFetchError(current, f"HTTP {status}", status=status)
+                return _result(current, response, body)
+            self._raise_for_status(current, host, response)
         raise PermanentFetchError(url, f"more than {self.settings.max_redirects} redirects")
+
+    async def _check_permission(self, url: str) -> None:
+        """Raise unless robots.txt and the address policy let us fetch `url`."""
+        permission = await self.permission(url)
+        if permission == "refused":
+            cached = self._robots.get(_origin(url))
+            raise AddressNotAllowed(url, (cached and cached.refusal) or _NOT_ALLOWED)
+        if permission == "unreachable":
+            raise TemporaryFetchError(url, "robots.txt unreachable; trying later")
+        if permission == "disallowed":
+            raise Disallowed(url, "disallowed by robots.txt")
+
+    async def _send(
+        self, url: str, host: str, headers: dict[str, str], max_bytes: int
+    ) -> tuple[httpx.Response, bytes]:
+        """One request through the host's gate: the answer and its body."""
+        try:
+            async with (
+                self.gate.slot(host, url),
+                self._requests,
+                self.client.stream("GET", url, headers=headers) as response,
+            ):
+                # Only a 2xx body is worth reading (and its size is capped).
+                if 200 <= response.status_code < 300:
+                    return response, await _read_capped(response, max_bytes, url)
+                return response, b""
+        except AddressRefused as exc:
+            # Its robots.txt was read from an allowed address, but this
+            # connection's DNS answer was not one (it changed, or the
+            # connection is new): same answer, same words.
+            raise AddressNotAllowed(url, _NOT_ALLOWED) from exc
+        except httpx.InvalidURL as exc:
+            raise AddressNotAllowed(url, "invalid URL") from exc
+        except httpx.TimeoutException as exc:
+            raise TemporaryFetchError(url, f"timed out ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise TemporaryFetchError(url, f"request failed: {exc!r}") from exc
+
+    def _raise_for_status(self, url: str, host: str, response: httpx.Response) -> NoReturn:
+        status = response.status_code
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        if status in (429, 503):
+            # Keep the whole host quiet, not just this URL.
+            self.gate.penalise(host, retry_after or self.gate.delay_of(host) * 10)
+        if status in (408, 425, 429) or status >= 500:
+            raise TemporaryFetchError(
+                url, f"HTTP {status}", status=status, retry_after_s=retry_after
+            )
+        raise PermanentFetchError(url, f"HTTP {status}", status=status)
+
+
+def _redirect_target(url: str, response: httpx.Response) -> str:
+    """Where a redirect leads (the next hop is checked like a first request)."""
+    status = response.status_code
+    location = response.headers.get("location")
+    if not location:
+        raise PermanentFetchError(url, f"HTTP {status} without Location", status=status)
+    target = urldefrag(urljoin(url, location)).url
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise PermanentFetchError(target, "redirect to a non-HTTP URL", status=status)
+    return target
+
+
+def _result(url: str, response: httpx.Response, body: bytes) -> FetchResult:
+    content_type = response.headers.get("content-type")
+    return FetchResult(
+        url=url,
+        status=response.status_code,
+        body=body,
+        content_type=(content_type.split(";")[0].strip().lower() or None) if content_type else None,
+        charset=response.charset_encoding,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
 
 
 async def _read_capped(
@@ -441,3 +372,22 @@ async def _read_capped(
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+__all__ = [
+    "AddressNotAllowed",
+    "Disallowed",
+    "FetchError",
+    "FetchResult",
+    "Fetcher",
+    "HostBackingOff",
+    "HostGate",
+    "PermanentFetchError",
+    "Permission",
+    "RobotsRules",
+    "TemporaryFetchError",
+    "decode_html",
+    "host_of",
+    "retry_after_seconds",
+    "robots_from_response",
+]

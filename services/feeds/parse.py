@@ -4,6 +4,10 @@ Pure functions over bytes: no I/O, so every format quirk has a unit test.
 RSS and Atom go through feedparser, which copes with the malformed feeds the
 web is full of; sitemaps are a simple, strict XML format and go through the
 standard library's parser.
+
+Dates a feed claims outside 1900 … now + 2 days (``shared.contracts.sanity``)
+are dropped to unknown with a warning: a ``<pubDate>`` of 9999-12-31 once
+broke every search's date histogram, and a feed is nobody we can answer 422.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import calendar
 import html
 import io
+import logging
 import re
 import time
 import zlib
@@ -21,6 +26,10 @@ from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree as ET
 
 import feedparser
+
+from shared.contracts.sanity import plausible_publication
+
+log = logging.getLogger(__name__)
 
 FeedKind = Literal["rss", "atom", "sitemap", "sitemap-index"]
 
@@ -61,14 +70,47 @@ class ParsedFeed:
     sitemaps: list[str] = field(default_factory=list)
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, now: datetime | None = None
+) -> ParsedFeed:
     """Parse what a source served. Raises FeedParseError for anything that is
-    neither an RSS/Atom feed nor a sitemap."""
+    neither an RSS/Atom feed nor a sitemap. Dates are judged against `now`
+    (the current time by default)."""
     body = _gunzip(body)
     root = _root_tag(body)
+    dates = _DateFilter(url, now)
     if root in _ROOT_TAGS:
-        return _parse_sitemap(body, url)
-    return _parse_syndication(body, url, content_type)
+        parsed = _parse_sitemap(body, url, dates)
+    else:
+        parsed = _parse_syndication(body, url, content_type, dates)
+    dates.warn()
+    return parsed
+
+
+class _DateFilter:
+    """Keeps a feed's dates that can be true and drops the others to None,
+    counting them so that one warning per feed says so (a feed of 10,000
+    bad dates is one log line, not 10,000)."""
+
+    def __init__(self, url: str, now: datetime | None) -> None:
+        self.url = url
+        self.now = now
+        self.dropped = 0
+        self.example: str | None = None
+
+    def __call__(self, value: datetime | None) -> datetime | None:
+        if value is None or plausible_publication(value, self.now):
+            return value
+        self.dropped += 1
+        self.example = self.example or value.isoformat()
+        return None
+
+    def warn(self) -> None:
+        if self.dropped:
+            log.warning(
+                "implausible feed dates dropped (outside 1900 … now + 2 days)",
+                extra={"url": self.url, "dropped": self.dropped, "example": self.example},
+            )
 
 
 # ---------------------------------------------------------------- helpers
@@ -168,7 +210,9 @@ def _author(entry: Any) -> str | None:
     return ", ".join(names)[:_MAX_HINT_CHARS] if names else None
 
 
-def _parse_syndication(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+def _parse_syndication(
+    body: bytes, url: str, content_type: str | None, dates: _DateFilter
+) -> ParsedFeed:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -191,8 +235,8 @@ def _parse_syndication(body: bytes, url: str, content_type: str | None) -> Parse
         # dict.get, not FeedParserDict.get: the latter maps a missing
         # "updated" to "published" (with a deprecation warning), which would
         # blur the two dates this code keeps apart.
-        published = _from_struct(dict.get(item, "published_parsed"))
-        updated = _from_struct(dict.get(item, "updated_parsed"))
+        published = dates(_from_struct(dict.get(item, "published_parsed")))
+        updated = dates(_from_struct(dict.get(item, "updated_parsed")))
         # RSS 1.0 and many RSS 2.0 feeds date items with dc:date, which
         # feedparser files as "updated"; in RSS it is the publication date.
         # Atom's <updated> is not, so it stays a mere ordering hint there.
@@ -234,7 +278,7 @@ def _text(element: ET.Element | None, *path: str) -> str | None:
     return element.text.strip() or None
 
 
-def _parse_sitemap(body: bytes, url: str) -> ParsedFeed:
+def _parse_sitemap(body: bytes, url: str, dates: _DateFilter) -> ParsedFeed:
     # Sitemaps never need a DTD; refusing entity declarations outright keeps
     # entity-expansion tricks out whatever the expat version.
     if b"<!ENTITY" in body[:100_000].upper():
@@ -250,7 +294,7 @@ def _parse_sitemap(body: bytes, url: str) -> ParsedFeed:
                 continue
             loc = _http_url(_text(item, "loc"), url)
             if loc:
-                children.append((_from_w3c(_text(item, "lastmod")), loc))
+                children.append((dates(_from_w3c(_text(item, "lastmod"))), loc))
         # Newest first: a news site's index grows a sitemap per day or month.
         children.sort(key=lambda c: c[0] or datetime.min.replace(tzinfo=UTC), reverse=True)
         return ParsedFeed(kind="sitemap-index", sitemaps=[loc for _, loc in children])
@@ -266,9 +310,9 @@ def _parse_sitemap(body: bytes, url: str) -> ParsedFeed:
             Entry(
                 url=loc,
                 title=clean_hint(_text(news, "title")),
-                published_at=_from_w3c(_text(news, "publication_date")),
+                published_at=dates(_from_w3c(_text(news, "publication_date"))),
                 language=language_code(_text(news, "publication", "language")),
-                updated_at=_from_w3c(_text(item, "lastmod")),
+                updated_at=dates(_from_w3c(_text(item, "lastmod"))),
             )
         )
     return ParsedFeed(kind="sitemap", entries=entries)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -43,7 +41,7 @@ from services.feeds.health import SilenceRule, backoff_delay, silence_threshold
 from services.feeds.parse import Entry, FeedParseError, ParsedFeed, parse_feed
 from services.feeds.registry import Source, SourceRegistry, SourceState
 from services.feeds.settings import PollerSettings
-from services.ingestion.app import ArticleAccepted, ArticleIn, Ingestor, Unavailable
+from services.ingestion.core import ArticleAccepted, ArticleIn, TooLarge, Unavailable
 from shared.contracts.ids import canonical_url
 
 log = logging.getLogger(__name__)
@@ -72,6 +70,7 @@ class PollReport:
     duplicates: int = 0
     fetched_elsewhere: int = 0
     disallowed: int = 0
+    refused: int = 0  # entries on hosts whose address may not be reached
     page_errors: int = 0
     deferred: int = 0
     error: str | None = None
@@ -136,10 +135,10 @@ class Poller:
             await self._failed(source, state, report, now, interval, exc)
             return report
         except Unavailable as exc:
-            report.error = f"pipeline unavailable: {exc.detail}"
+            report.error = f"pipeline unavailable: {exc.reason}"
             log.warning(
                 "pipeline unavailable, poll postponed",
-                extra={"source_id": source.id, "error": exc.detail},
+                extra={"source_id": source.id, "error": exc.reason},
             )
             await self.registry.save_state(source.id, next_poll_at=now + _PIPELINE_RETRY_S)
             return report
@@ -223,10 +222,10 @@ class Poller:
                 complete = False
                 resting_hosts.add(host)
                 continue
-            if permission == "disallowed":
+            if permission in ("disallowed", "refused"):
                 # Remembered for this source, so it is not new again at every
                 # poll; never marked as fetched, because it was not.
-                report.disallowed += 1
+                _count_skipped(report, permission)
                 await self.registry.remember(source.id, url, now, arrival, fetched=False)
                 continue
             budget -= 1
@@ -295,7 +294,15 @@ class Poller:
                 extra={"source_id": source.id, "url": entry.url, "error": str(exc)},
             )
             return _Done()
-        answer = (await self.sink.accept([article], reprocess=False))[0]
+        try:
+            answer = (await self.sink.accept([article], reprocess=False))[0]
+        except TooLarge as exc:  # bigger than the pipeline carries: never will fit
+            report.page_errors += 1
+            log.warning(
+                "entry skipped: page too large for the pipeline",
+                extra={"source_id": source.id, "url": entry.url, "error": str(exc)},
+            )
+            return _Done()
         if answer.status == "accepted":
             report.sent += 1
             await self.registry.record_sent(source.id, answer.article_id, now)
@@ -444,109 +451,10 @@ class Poller:
                 )
 
 
-# ---------------------------------------------------------------- the process
-class HealthServer:
-    """``/healthz`` (the process is up) and ``/readyz`` (Kafka connected and
-    this poller holds the lease) for services.sh and compose healthchecks.
-    Plain asyncio: two fixed answers do not need a web framework, and one
-    would bring its own signal handling into this process."""
-
-    def __init__(self, host: str, port: int, checks: Callable[[], dict[str, bool]]) -> None:
-        self.host = host
-        self.port = port
-        self.checks = checks
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    def answer(self, path: str) -> tuple[int, dict[str, object]]:
-        if path == "/healthz":
-            return 200, {"status": "ok"}
-        if path == "/readyz":
-            checks = self.checks()
-            status = 200 if all(checks.values()) else 503
-            return status, {name: "ok" if ok else "no" for name, ok in checks.items()}
-        return 404, {"detail": "not found"}
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readline(), 5)
-            while (await asyncio.wait_for(reader.readline(), 5)).strip():
-                pass  # headers: not needed
-            parts = request.decode("latin-1").split()
-            status, body = self.answer(parts[1] if len(parts) > 1 else "/")
-            payload = json.dumps(body).encode()
-            reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
-            writer.write(
-                f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-                + payload
-            )
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass  # a probe that hung up or dawdled
-        finally:
-            writer.close()
-
-
-async def wait_for_kafka(ingestor: Ingestor, stop: asyncio.Event) -> bool:
-    """Connect the producer, retrying with backoff; False if asked to stop first."""
-    delay = 1.0
-    while not stop.is_set():
-        try:
-            await ingestor.start()
-            return True
-        except Unavailable as exc:
-            log.warning("waiting for Kafka", extra={"error": exc.detail, "retry_in_s": delay})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            delay = min(delay * 2, 30.0)
-    return False
-
-
-async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
-    """Wait for Kafka, then poll until `stop` is set; flush on the way out."""
-    ingestor = Ingestor(settings)
-    fetcher = Fetcher(settings)
-    registry = SourceRegistry(ingestor.status.redis, settings.namespace)
-    poller = Poller(settings, registry, ingestor, fetcher)
-    health = HealthServer(
-        settings.host,
-        settings.web_port,
-        lambda: {"kafka": ingestor.producer is not None, "lease": poller.holding_lease},
-    )
-    if settings.web_port:
-        await health.start()
-    try:
-        if await wait_for_kafka(ingestor, stop):
-            await poller.run(stop)
-    finally:
-        await health.stop()
-        await fetcher.aclose()
-        await ingestor.stop()  # flushes the producer
-
-
-def main(web_port: int | None = None) -> None:
-    from shared.runtime.logs import configure_logging
-
-    settings = PollerSettings()
-    if web_port is not None:
-        settings = settings.model_copy(update={"web_port": web_port})
-    configure_logging(settings.log_level, service="newsflow-poller")
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        # SIGTERM asks for a graceful stop: running polls finish, the
-        # producer flushes; nothing is cut mid-article.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
-
-    asyncio.run(run())
+def _count_skipped(report: PollReport, permission: str) -> None:
+    """An entry not fetched: robots.txt said no, or its host's address is
+    one the poller may not reach (a hostile feed pointing inside)."""
+    if permission == "refused":
+        report.refused += 1
+    else:
+        report.disallowed += 1

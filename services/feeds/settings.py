@@ -10,23 +10,19 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.runtime.addresses import NetworkList
+from shared.runtime.ports import PORTS
 from shared.runtime.settings import CommonSettings
 
 
 class PollerSettings(CommonSettings):
     """How hard, how often and how patiently the poller reads the web."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSFLOW_POLLER_",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_POLLER_")
 
     host: str = Field(default="127.0.0.1", description="Address of the health server.")
     web_port: int = Field(
-        default=6141,
+        default=PORTS["poller"],
         ge=0,
         le=65535,
         description="Port of /healthz and /readyz (`newsflow poller --web-port N`); 0: none.",
@@ -117,3 +113,12 @@ class PollerSettings(CommonSettings):
     # The Ingestor's own knobs, same meaning as the ingestion API's.
     dedup_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
     status_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # Off by default: the poller reads public addresses only (see shared.runtime.addresses).
+    allowed_networks: NetworkList = Field(
+        default=(),
+        description="Comma-separated networks the poller may read although they are not "
+        "public, e.g. '10.20.0.0/16, fd00:1::/64' for intranet feeds, or '127.0.0.0/8, ::1/128' "
+        "for tests against a local server. Also what `POST /v1/sources` and `newsflow sources "
+        "add` accept as a literal address. Empty: loopback, private, link-local, CGNAT, "
+        "reserved and the like are refused, in any notation and after every redirect.",
+    )

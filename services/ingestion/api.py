@@ -28,6 +28,7 @@ from services.feeds.api import sources_router
 from services.ingestion.core import ArticleAccepted, ArticleIn, Ingestor, TooLarge, Unavailable
 from services.ingestion.settings import IngestionSettings
 from shared.runtime import metrics
+from shared.runtime.addresses import AddressPolicy
 from shared.runtime.web import RequestMetrics, serve
 
 log = logging.getLogger(__name__)
@@ -202,7 +203,14 @@ def create_app(settings: IngestionSettings) -> FastAPI:
     )
     app.state.ingestor = ingestor
     # Feed sources are managed beside the articles, with the same keys and Redis.
-    app.include_router(sources_router(ingestor.status.redis, settings.namespace, keys.check))
+    app.include_router(
+        sources_router(
+            ingestor.status.redis,
+            settings.namespace,
+            keys.check,
+            AddressPolicy(tuple(settings.feed_allowed_networks)),
+        )
+    )
     app.add_middleware(RequestMetrics, stage="ingestion")
     app.middleware("http")(refuse_repeated_key)
     _article_routes(app, ingestor, keys, settings)

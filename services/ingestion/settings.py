@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared.runtime.addresses import NetworkList
 from shared.runtime.ports import PORTS
 from shared.runtime.settings import CommonSettings
 
@@ -26,6 +27,11 @@ class IngestionSettings(CommonSettings):
     max_batch_items: int = Field(default=1_000, ge=1)
     dedup_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
     status_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # The feed poller's variable, read here too: `POST /v1/sources` accepts as
+    # a literal address exactly what the poller will be allowed to read.
+    feed_allowed_networks: NetworkList = Field(
+        default=(), validation_alias="NEWSFLOW_POLLER_ALLOWED_NETWORKS"
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ real Redis in a fresh namespace with a fake article sink (no Kafka needed)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,9 @@ from services.feeds.fetch import Fetcher
 from services.feeds.poller import Poller
 from services.feeds.registry import Source, SourceIn, SourceRegistry
 from services.feeds.settings import PollerSettings
-from services.ingestion.app import ArticleAccepted, ArticleIn, Unavailable
+from services.ingestion.core import ArticleAccepted, ArticleIn, Unavailable
 from shared.contracts.ids import article_id
+from shared.runtime.netguard import Resolver
 from tests.conftest import REDIS_URL, _delete_redis_namespace, new_namespace
 from tests.feeds.server import FeedSite
 
@@ -90,24 +92,40 @@ def poller_settings(ns: str, **overrides: Any) -> PollerSettings:
         "connect_timeout_s": 1.0,
         "backoff_max_s": 600.0,
         "tick_s": 0.1,
+        # The test site is on 127.0.0.1 (and localhost): internal addresses
+        # the poller refuses unless told otherwise, as here.
+        "allowed_networks": ("127.0.0.0/8", "::1/128"),
     }
     values.update(overrides)
     return PollerSettings(**values)
 
 
-@pytest.fixture
-async def rig(stack: None, site: FeedSite) -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def make_rig(
+    site: FeedSite, resolver: Resolver | None = None, **overrides: Any
+) -> AsyncIterator[Rig]:
+    """A poller over `site` in a fresh Redis namespace, settings overridden
+    (validated) and DNS optionally replaced: the `rig` fixture, and the
+    variants tests/security builds (no allow-list, fake public names)."""
     ns = new_namespace()
     redis = Redis.from_url(REDIS_URL)
-    settings = poller_settings(ns)
-    fetcher = Fetcher(settings)
+    settings = poller_settings(ns, **overrides)
+    fetcher = Fetcher(settings, resolver)
     registry = SourceRegistry(redis, ns)
     sink = FakeSink()
     made = Rig(
         site, registry, sink, settings, fetcher, Poller(settings, registry, sink, fetcher), []
     )
-    yield made
-    for client in [fetcher, *made.others]:
-        await client.aclose()
-    await redis.aclose()
-    _delete_redis_namespace(ns)
+    try:
+        yield made
+    finally:
+        for client in [fetcher, *made.others]:
+            await client.aclose()
+        await redis.aclose()
+        _delete_redis_namespace(ns)
+
+
+@pytest.fixture
+async def rig(stack: None, site: FeedSite) -> AsyncIterator[Rig]:
+    async with make_rig(site) as made:
+        yield made

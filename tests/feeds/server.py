@@ -6,6 +6,7 @@ tests can assert what the poller did and did not fetch, and how politely."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import itertools
@@ -20,7 +21,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "extraction"
+# Three real article pages of the extraction benchmark (MIT, Scrapinghub:
+# pages/LICENSE-extraction-benchmark), kept in the repo so that the tests
+# run in a clean clone.
+PAGES = Path(__file__).resolve().parent / "pages"
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -53,72 +57,19 @@ class Hit:
 
 class FeedSite:
     """Routes by host name and path, or by path alone (the query string is
-    ignored): 127.0.0.1 and localhost are two hosts of one server."""
+    ignored): 127.0.0.1 and localhost are two hosts of one server.
 
-    def __init__(self) -> None:
+    `address` and `port` place it elsewhere than a free 127.0.0.1 port: the
+    security tests run a stand-in "public" site on 127.0.0.2 on the same
+    port as an "internal" one on 127.0.0.1, so that a connection to the
+    wrong address would land on the internal site, not fail."""
+
+    def __init__(self, address: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                started = time.monotonic()
-                path = urlsplit(self.path).path
-                host = self.headers.get("Host", "").rsplit(":", 1)[0]
-                route = site.routes.get(f"{host}{path}") or site.routes.get(path)
-                status = self._answer(route)
-                with site._lock:
-                    site.hits.append(
-                        Hit(
-                            self.headers.get("Host", ""),
-                            self.path,
-                            dict(self.headers.items()),
-                            status,
-                            started,
-                            time.monotonic(),
-                        )
-                    )
-
-            def _answer(self, route: Route | None) -> int:
-                if route is None:
-                    return self._send(404, b"not found", "text/plain")
-                if route.delay_s:
-                    time.sleep(route.delay_s)
-                if (route.etag and self.headers.get("If-None-Match") == route.etag) or (
-                    route.last_modified
-                    and self.headers.get("If-Modified-Since") == route.last_modified
-                ):
-                    return self._send(304, b"", None, route)
-                return self._send(route.status, route.body, route.content_type, route)
-
-            def _send(
-                self, status: int, body: bytes, content_type: str | None, route: Route | None = None
-            ) -> int:
-                self.send_response(status)
-                if content_type:
-                    self.send_header("Content-Type", content_type)
-                if route is not None:
-                    if route.etag:
-                        self.send_header("ETag", route.etag)
-                    if route.last_modified:
-                        self.send_header("Last-Modified", route.last_modified)
-                    for name, value in route.headers.items():
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body:
-                    # The client may have given up (the timeout test).
-                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                        self.wfile.write(body)
-                return status
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        handler = type("Handler", (_Handler,), {"site": self})
+        self.server = _QuietServer((address, port), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -135,15 +86,89 @@ class FeedSite:
         with self._lock:
             return [h for h in self.hits if h.path.startswith(path_prefix)]
 
+    async def served(self, count: int) -> list[str]:
+        """The paths answered so far, once `count` of them are logged (or
+        after 2 s): a request is logged just after its answer is sent, so
+        a client can read the answer before the log has it."""
+        for _ in range(100):
+            with self._lock:
+                if len(self.hits) >= count:
+                    break
+            await asyncio.sleep(0.02)
+        with self._lock:
+            return [hit.path for hit in self.hits]
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """Answers from its FeedSite's routes and logs every request there
+    (`site` is set on a subclass per site)."""
+
+    protocol_version = "HTTP/1.1"
+    site: FeedSite
+
+    def do_GET(self) -> None:
+        started = time.monotonic()
+        path = urlsplit(self.path).path
+        host = self.headers.get("Host", "").rsplit(":", 1)[0]
+        route = self.site.routes.get(f"{host}{path}") or self.site.routes.get(path)
+        status = self._answer(route)
+        with self.site._lock:
+            self.site.hits.append(
+                Hit(
+                    self.headers.get("Host", ""),
+                    self.path,
+                    dict(self.headers.items()),
+                    status,
+                    started,
+                    time.monotonic(),
+                )
+            )
+
+    def _answer(self, route: Route | None) -> int:
+        if route is None:
+            return self._send(404, b"not found", "text/plain")
+        if route.delay_s:
+            time.sleep(route.delay_s)
+        if (route.etag and self.headers.get("If-None-Match") == route.etag) or (
+            route.last_modified and self.headers.get("If-Modified-Since") == route.last_modified
+        ):
+            return self._send(304, b"", None, route)
+        return self._send(route.status, route.body, route.content_type, route)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str | None, route: Route | None = None
+    ) -> int:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        if route is not None:
+            if route.etag:
+                self.send_header("ETag", route.etag)
+            if route.last_modified:
+                self.send_header("Last-Modified", route.last_modified)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            # The client may have given up (the timeout test).
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
+        return status
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 # ---------------------------------------------------------------- content
 def eval_pages(count: int) -> list[bytes]:
-    """Real article pages (MIT-licensed extraction benchmark)."""
-    paths = sorted((EVAL / "html").glob("*.html.gz"))[:count]
+    """Real article pages (MIT-licensed extraction benchmark), up to three."""
+    paths = sorted(PAGES.glob("*.html.gz"))[:count]
+    assert len(paths) == count, f"only {len(paths)} pages in {PAGES}"
     return [gzip.decompress(p.read_bytes()) for p in paths]
 
 

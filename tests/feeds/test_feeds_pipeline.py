@@ -171,6 +171,9 @@ def feeds(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         NEWSFLOW_POLLER_HOST_DELAY_S="0.05",
         NEWSFLOW_POLLER_TIMEOUT_S="3",
         NEWSFLOW_POLLER_BACKOFF_MAX_S="60",
+        # The site is on 127.0.0.1 and localhost: internal addresses, which the
+        # poller (and source registration, API and CLI) refuse unless allowed.
+        NEWSFLOW_POLLER_ALLOWED_NETWORKS="127.0.0.0/8,::1/128",
     )
     services = [Service("ingestion", ["api", "ingestion", "--port", str(port)], env, logs)]
     for stage in ("cleaning", "entities", "indexer"):

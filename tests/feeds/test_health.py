@@ -11,7 +11,7 @@ from services.feeds.health import (
     median_gap,
     silence_threshold,
 )
-from services.feeds.poller import HealthServer
+from services.feeds.service import HealthServer
 from tests.conftest import free_port
 
 HOUR = 3600.0

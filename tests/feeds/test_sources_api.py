@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from services.feeds.api import sources_router
 from services.feeds.cli import sources_app
 from services.feeds.registry import source_id
+from shared.runtime.addresses import AddressPolicy
 from tests.conftest import REDIS_URL, _delete_redis_namespace, new_namespace
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,9 @@ def ns(stack: None) -> Iterator[str]:
 async def api(ns: str) -> AsyncIterator[httpx.AsyncClient]:
     redis = Redis.from_url(REDIS_URL)
     app = FastAPI()
-    app.include_router(sources_router(redis, ns, check_key))
+    # No allow-list: the sources here are public names (internal literal
+    # addresses are tests/security/test_feeds_sources_api.py's business).
+    app.include_router(sources_router(redis, ns, check_key, AddressPolicy()))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as client:
@@ -70,9 +73,12 @@ async def test_register_list_pause_resume_remove(api: httpx.AsyncClient) -> None
     )
     assert again.status_code == 409 and again.json()["detail"]["id"] == source["id"]
 
-    listed = (await api.get("/v1/sources")).json()
+    # Reads need the key too (a source's health says what the poller reached).
+    assert (await api.get("/v1/sources")).status_code == 401
+    assert (await api.get(f"/v1/sources/{source['id']}")).status_code == 401
+    listed = (await api.get("/v1/sources", headers={"X-API-Key": KEY})).json()
     assert [s["id"] for s in listed] == [source["id"]]
-    one = await api.get(f"/v1/sources/{source['id']}")
+    one = await api.get(f"/v1/sources/{source['id']}", headers={"X-API-Key": KEY})
     assert one.status_code == 200 and one.json()["name"] == "example.org"
 
     paused = await api.post(f"/v1/sources/{source['id']}/pause", headers={"X-API-Key": KEY})
@@ -83,7 +89,8 @@ async def test_register_list_pause_resume_remove(api: httpx.AsyncClient) -> None
     assert (await api.delete(f"/v1/sources/{source['id']}")).status_code == 401
     gone = await api.delete(f"/v1/sources/{source['id']}", headers={"X-API-Key": KEY})
     assert gone.status_code == 204
-    assert (await api.get(f"/v1/sources/{source['id']}")).status_code == 404
+    gone_one = await api.get(f"/v1/sources/{source['id']}", headers={"X-API-Key": KEY})
+    assert gone_one.status_code == 404
     assert (
         await api.delete(f"/v1/sources/{source['id']}", headers={"X-API-Key": KEY})
     ).status_code == 404
