@@ -86,8 +86,7 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     (tmp_path / "services" / "cleaning").mkdir(parents=True)
     (tmp_path / "shared" / "lib.py").write_text("from services.search import app\n")
     (tmp_path / "services" / "search" / "x.py").write_text(
-        "def f():\n    from services.cleaning.extract import clean\n"
-        "    from ..console import cli\n"
+        "def f():\n    from services.cleaning.extract import clean\n    from ..console import cli\n"
     )
     (tmp_path / "services" / "cleaning" / "y.py").write_text("import services.ingestion.core\n")
     found = violations(tmp_path)
