@@ -218,6 +218,20 @@ ensure_es_user() {
   fi
 }
 
+# Newsflow's analysis plugin (deploy/elasticsearch/plugin: folding, word
+# delimiter, light stemmers, edge n-grams, synonyms under newsflow_* names; the
+# integ-test zip has no analysis-common module). Built with Maven into
+# $STACK_DIR/plugins and installed before the node starts; a no-op when the
+# same build is installed already.
+es_install_plugin() {
+  local log="$log_dir/plugin-install.log"
+  if ! NEWSFLOW_STACK_DIR="$STACK_DIR" ES_JAVA_HOME="$java17" \
+      bash "$repo/deploy/elasticsearch/build-plugin.sh" install "$es_home" >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    die "could not build or install the Elasticsearch analysis plugin (log $log)"
+  fi
+}
+
 es_up() {
   if pid_alive "$es_pid"; then
     wait_for elasticsearch "$es_log" es_healthy
@@ -226,6 +240,8 @@ es_up() {
   fi
   fetch_elasticsearch
   ensure_es_user
+  mkdir -p "$log_dir"
+  es_install_plugin
   local data="$STACK_DIR/elasticsearch/data" logs="$STACK_DIR/elasticsearch/logs"
   mkdir -p "$data" "$logs" "$run_dir" "$log_dir"
   cat >"$es_home/config/elasticsearch.yml" <<EOF

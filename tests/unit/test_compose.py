@@ -33,6 +33,11 @@ def test_servers_publish_their_ports_and_use_official_images() -> None:
         assert any(str(p).endswith(f":{port}") for p in services[name]["ports"]), name
     assert services["kafka"]["image"].startswith("apache/kafka:4.")
     assert services["elasticsearch"]["image"].split(":")[-1].startswith("8.19")
+    # Built FROM the official image, with our analysis plugin installed.
+    dockerfile = (REPO / "deploy" / "elasticsearch" / "Dockerfile").read_text()
+    assert "FROM docker.elastic.co/elasticsearch/elasticsearch:${ES_VERSION}" in dockerfile
+    assert "ARG ES_VERSION=8.19" in dockerfile
+    assert "elasticsearch-plugin install" in dockerfile
 
 
 def test_newsflow_services_share_one_dockerfile_and_wait_for_healthy_servers() -> None:
