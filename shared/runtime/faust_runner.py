@@ -49,7 +49,7 @@ def build_app(stage: StageDefinition, settings: WorkerSettings, web_port: int) -
         broker=settings.kafka_broker_url,
         datadir=datadir,
         web_enabled=True,
-        web_bind="127.0.0.1",
+        web_bind=settings.web_bind,
         web_port=web_port,
         # Only our /healthz, /readyz and /metrics: Faust's own pages (routing
         # to table owners, table contents, stats, graph) serve nothing here

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import AnyUrl, Field, field_validator
+from pydantic import AnyUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.runtime.ports import PORTS
@@ -60,6 +60,27 @@ class CommonSettings(BaseSettings):
         pattern=r"^(DEBUG|INFO|WARNING|ERROR)$",
         validation_alias="NEWSFLOW_LOG_LEVEL",
     )
+    # Durability on a cluster (docs/deploy.md). The single-node stack keeps 1 / 1 / 0;
+    # the three-node profile (deploy/local/cluster.sh) uses 3 / 2 / 1: a record is
+    # acknowledged once two nodes hold it, so one node may die without losing or
+    # refusing anything, and every index shard has a copy on a second node.
+    topic_replication_factor: int = Field(
+        default=1, ge=1, le=32, validation_alias="NEWSFLOW_TOPIC_REPLICATION_FACTOR"
+    )
+    topic_min_insync_replicas: int = Field(
+        default=1, ge=1, le=32, validation_alias="NEWSFLOW_TOPIC_MIN_INSYNC_REPLICAS"
+    )
+    index_replicas: int = Field(default=0, ge=0, le=8, validation_alias="NEWSFLOW_INDEX_REPLICAS")
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> CommonSettings:
+        # More in-sync replicas required than exist would refuse every write.
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(
+                "NEWSFLOW_TOPIC_MIN_INSYNC_REPLICAS must not exceed "
+                "NEWSFLOW_TOPIC_REPLICATION_FACTOR"
+            )
+        return self
 
     @field_validator("redis_url")
     @classmethod
@@ -108,6 +129,11 @@ class WorkerSettings(CommonSettings):
         "comes from shared.runtime.ports. Several workers of a stage on one host each need "
         "their own (`newsflow worker STAGE --web-port N`).",
     )
+    web_bind: str = Field(
+        default="127.0.0.1",
+        description="Address of the worker's web server. Loopback by default: it has no "
+        "authentication. In a container, 0.0.0.0 lets probes and scrapers reach it.",
+    )
     batch_size: int = Field(default=32, ge=1, le=10_000)
     # How long a stage waits for a batch to fill before taking what it has. Under
     # load batches fill at once and this never applies; at low load it is pure
@@ -145,6 +171,8 @@ class SearchSettings(CommonSettings):
     # address; 0 turns it off). Fails open while Redis is down.
     rate_limit_requests: int = Field(default=600, ge=0)
     rate_limit_window_s: int = Field(default=60, ge=1, le=3600)
+    # /v1 requests of one client address answered at once by one process (0: no cap).
+    max_concurrent_per_client: int = Field(default=4, ge=0)
     # Points in time (cursor paging) open at once, per deployment (Redis) and per
     # process; past it, cursor pages read the live index.
     max_open_pits: int = Field(default=100, ge=0, le=10_000)
