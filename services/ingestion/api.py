@@ -29,7 +29,7 @@ from services.ingestion.core import ArticleAccepted, ArticleIn, Ingestor, TooLar
 from services.ingestion.settings import IngestionSettings
 from shared.runtime import metrics
 from shared.runtime.addresses import AddressPolicy
-from shared.runtime.web import RequestMetrics, serve
+from shared.runtime.web import RequestMetrics, install_security, serve
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,7 @@ def create_app(settings: IngestionSettings) -> FastAPI:
         )
     )
     app.add_middleware(RequestMetrics, stage="ingestion")
+    install_security(app)
     app.middleware("http")(refuse_repeated_key)
     _article_routes(app, ingestor, keys, settings)
     _health_routes(app, ingestor)

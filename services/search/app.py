@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.cursor import InvalidCursor
+from services.search.limits import query_problem
 from services.search.models import (
     ArticleOut,
     DateBound,
@@ -44,11 +45,13 @@ from services.search.models import (
     SortOrder,
     SuggestResponse,
 )
+from services.search.pits import PitRegistry
 from services.search.query import MAX_RESULT_WINDOW
-from services.search.service import ArticleNotFound, SearchService
+from services.search.ratelimit import InFlight, RateLimiter, client_budget
+from services.search.service import PIT_KEEP_ALIVE_S, ArticleNotFound, SearchService
 from shared.runtime import metrics
 from shared.runtime.settings import SearchSettings
-from shared.runtime.web import RequestMetrics, serve
+from shared.runtime.web import RequestMetrics, install_security, serve
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +61,14 @@ DEFAULT_PAGE_SIZE = 20
 
 # The UI renders untrusted article text. It never parses it as HTML, and the
 # page's policy would not run an injected script or handler anyway: only our
-# own files may load, nothing inline.
+# own files may load, nothing inline. (The other security headers, and the
+# policy of every other response, come from shared.runtime.web.SecurityHeaders.)
 UI_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
 }
 
 API_DESCRIPTION = """
@@ -83,11 +85,17 @@ Full-text search over the articles Newsflow has cleaned and enriched.
   stable snapshot (point in time) and has no depth limit.
 * **Cache.** Responses may come from a short-lived cache, never older than
   the configured bound; the `X-Cache` header says `HIT`, `MISS` or `BYPASS`.
+* **Limits.** Dates fall between 1900-01-01 and two days from now. A query
+  may hold a few fuzzy (`word~`) or prefix (`word*`) words, never a leading
+  `*`; fuzzy and prefix words find matches but are highlighted only where
+  they appear as typed. Each client address may send a limited number of
+  requests per minute (429 with `Retry-After` past it).
 * **Errors** are JSON objects with a `reason`.
 """
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "Invalid parameters (limits included)."},
+    429: {"model": ErrorOut, "description": "Rate limit of this client address reached."},
     503: {"model": ErrorOut, "description": "Elasticsearch unreachable."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -119,6 +127,7 @@ def search_request_dependency(
     declarations, so that OpenAPI shows them and FastAPI answers 422."""
     max_size = settings.max_page_size
     max_chars = settings.max_query_chars
+    max_expanding = settings.max_expanding_terms
     Values = Annotated[list[str] | None, Query(max_length=MAX_FILTER_VALUES)]
 
     async def search_request(
@@ -170,6 +179,10 @@ def search_request_dependency(
             # Located like FastAPI's own errors, so reasons read the same.
             errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
             raise RequestValidationError(errors) from exc
+        if (problem := query_problem(request.q, max_expanding)) is not None:
+            raise RequestValidationError(
+                [{"loc": ("query", "q"), "msg": problem, "type": "value_error"}]
+            )
         if request.cursor is None and request.page * request.size > MAX_RESULT_WINDOW:
             raise RequestValidationError(
                 [
@@ -188,7 +201,7 @@ def search_request_dependency(
 
 # ----------------------------------------------------------------- routes
 def api_router(settings: SearchSettings) -> APIRouter:
-    router = APIRouter(prefix="/v1", responses=ERRORS)
+    router = APIRouter(prefix="/v1", responses=ERRORS, dependencies=[Depends(client_budget)])
     search_request = search_request_dependency(settings)
 
     @router.get("/search", response_model=SearchResponse, summary="Search articles")
@@ -284,7 +297,12 @@ def _error(status: int, reason: str, errors: list[dict[str, Any]] | None = None)
 async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        {
+            "loc": list(e.get("loc", ())),
+            # pydantic prefixes the message of a validator's ValueError.
+            "msg": str(e.get("msg", "")).removeprefix("Value error, "),
+            "type": e.get("type"),
+        }
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
@@ -336,7 +354,11 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # orjson: search answers with facets are large, and the standard
         # library's json decoding is most of the client's share of a request.
-        es = AsyncElasticsearch(settings.es_url, request_timeout=10, serializer=OrjsonSerializer())
+        es = AsyncElasticsearch(
+            settings.es_url,
+            request_timeout=settings.es_request_timeout_s,
+            serializer=OrjsonSerializer(),
+        )
         # The cache must never slow a search down: short timeouts, no
         # retries (ResponseCache also rests a few seconds after a failure).
         redis = Redis.from_url(
@@ -346,7 +368,27 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
             retry=Retry(NoBackoff(), 0),
         )
         cache = ResponseCache(redis, ttl_s=settings.cache_ttl_s, namespace=settings.namespace)
-        app.state.service = SearchService(es, cache, alias=settings.index_alias, redis=redis)
+        app.state.limiter = RateLimiter(
+            redis,
+            limit=settings.rate_limit_requests,
+            window_s=settings.rate_limit_window_s,
+            namespace=settings.namespace,
+        )
+        app.state.in_flight = InFlight(settings.max_concurrent_per_client)
+        pits = PitRegistry(
+            redis,
+            cap=settings.max_open_pits,
+            keep_alive_s=PIT_KEEP_ALIVE_S,
+            namespace=settings.namespace,
+        )
+        app.state.service = SearchService(
+            es,
+            cache,
+            alias=settings.index_alias,
+            redis=redis,
+            pits=pits,
+            search_timeout_s=settings.es_search_timeout_s,
+        )
         try:
             yield
         finally:
@@ -365,6 +407,7 @@ def create_app(settings: SearchSettings) -> FastAPI:
         lifespan=lifespan_for(settings),
     )
     install_error_handlers(app)
+    install_security(app)
     app.add_middleware(RequestMetrics, stage="search")
     app.include_router(api_router(settings))
     app.include_router(ops_router())

@@ -16,29 +16,42 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from services.search.limits import window_problem
+
 FacetName = Literal["people", "organisations", "places", "source", "language"]
 FACET_NAMES: tuple[FacetName, ...] = ("people", "organisations", "places", "source", "language")
 SortOrder = Literal["relevance", "newest"]
-Interval = Literal["day", "week", "month", "quarter", "year"]
+Interval = Literal["day", "week", "month", "quarter", "year", "decade"]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Longer than any ISO 8601 date-time (nanoseconds and an offset included).
+_MAX_DATE_CHARS = 40
 
 
 def parse_date_bound(value: object) -> object:
     """Tell a day from an instant, which pydantic's own parsing cannot: it
     reads ``2024-01-31`` as midnight, but ``to=2024-01-31`` must mean "until
     the end of that day". A bare ``YYYY-MM-DD`` stays a :class:`date`;
-    anything else must be an ISO 8601 date-time, naive meaning UTC."""
+    anything else must be an ISO 8601 date-time, naive meaning UTC.
+
+    Instants are converted to UTC: Elasticsearch refuses offsets beyond
+    18 hours, which Python accepts (up to 24), and one such offset made a
+    502. A value outside the window of ``limits.date_window`` is refused."""
     if isinstance(value, str):
         text = value.strip()
-        if _DAY.match(text):
-            return date.fromisoformat(text)
+        if len(text) > _MAX_DATE_CHARS:
+            raise ValueError("expected YYYY-MM-DD or an ISO 8601 date-time")
         try:
-            value = datetime.fromisoformat(text)
+            value = date.fromisoformat(text) if _DAY.match(text) else datetime.fromisoformat(text)
         except ValueError as exc:
             raise ValueError("expected YYYY-MM-DD or an ISO 8601 date-time") from exc
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        try:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError as exc:  # 9999-12-31T23:59-23:59 is in the year 10000
+            raise ValueError(window_problem(datetime.max.replace(tzinfo=UTC))) from exc
+    if isinstance(value, date) and (problem := window_problem(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -185,8 +198,9 @@ class Histogram(BaseModel):
     interval: Interval
     buckets: list[HistogramBucket]
     undated: int = Field(
-        description="Matching articles without a publication date; they "
-        "appear in no bucket and are excluded by any date range."
+        description="Matching articles without a usable publication date (none, or "
+        "one outside 1900-01-01 .. now + 2 days); they appear in no bucket and are "
+        "excluded by any date range."
     )
 
 
@@ -236,6 +250,11 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
     facets: Facets | None = None
     histogram: Histogram | None = None
+    timed_out: bool = Field(
+        default=False,
+        description="The search ran out of its time budget: hits and counts are those "
+        "found by then (a narrower query gets them all).",
+    )
 
 
 class EntityOut(BaseModel):

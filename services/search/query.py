@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from services.search.limits import clamp, date_window, epoch_ms, highlight_text
 from services.search.models import (
     FACET_NAMES,
     FacetName,
@@ -35,7 +36,6 @@ from services.search.models import (
     range_end,
     range_start,
 )
-from shared.contracts.index import ENTITY_KEY_SEP
 
 # Elasticsearch refuses from + size beyond index.max_result_window (10,000 by
 # default); deeper pages go through the cursor (search_after), which has no limit.
@@ -64,15 +64,26 @@ HIT_SOURCE = (
 
 SNIPPET_CHARS = 180
 SNIPPETS_PER_HIT = 2
+# Fields without offsets in the index (the title) are re-analysed to be
+# highlighted; past this many characters a stored value is not (Elasticsearch
+# would refuse the whole search over 1,000,000 of them, its index limit).
+HIGHLIGHT_MAX_ANALYZED_CHARS = 10_000
+# A fuzzy word matches at most this many indexed words (Elasticsearch's
+# default, 50, multiplied over four fields and every fuzzy word, made a
+# query of 100 of them cost seconds), sharing its first letter.
+FUZZY_MAX_EXPANSIONS = 10
+FUZZY_PREFIX_LENGTH = 1
 HISTOGRAM_MAX_BUCKETS = 60
 # Calendar intervals from fine to coarse, with their longest length in days:
 # the finest one that keeps the histogram under HISTOGRAM_MAX_BUCKETS wins.
+# A decade is drawn from yearly buckets (Elasticsearch has no decade).
 _INTERVAL_DAYS: tuple[tuple[Interval, int], ...] = (
     ("day", 1),
     ("week", 7),
     ("month", 31),
     ("quarter", 92),
     ("year", 366),
+    ("decade", 3653),
 )
 
 
@@ -100,6 +111,8 @@ def text_query(q: str) -> dict[str, Any]:
             # Quoted phrases match exact word forms, not stems.
             "quote_field_suffix": ".std",
             "lenient": True,
+            "fuzzy_max_expansions": FUZZY_MAX_EXPANSIONS,
+            "fuzzy_prefix_length": FUZZY_PREFIX_LENGTH,
         }
     }
 
@@ -112,9 +125,16 @@ def highlight(q: str) -> dict[str, Any]:
     `.std` sub-fields, which carry no offsets, and pointing the highlighter at
     them would re-analyse whole bodies; the stemmed fields find the same words.
     ``no_match_size`` still gives a lead paragraph when nothing matched in the
-    body (or there were no words at all)."""
+    body (or there were no words at all).
+
+    Cost: the highlight query has no fuzzy or prefix operator
+    (``limits.highlight_text``); an expanding word costs the highlighter an
+    automaton per hit, and would also make it re-analyse bodies instead of
+    reading offsets from the index. Re-analysis stops at
+    HIGHLIGHT_MAX_ANALYZED_CHARS, whatever a stored title holds."""
     body: dict[str, Any] = {
         "encoder": "html",
+        "max_analyzed_offset": HIGHLIGHT_MAX_ANALYZED_CHARS,
         "pre_tags": ["<mark>"],
         "post_tags": ["</mark>"],
         "fields": {
@@ -127,14 +147,19 @@ def highlight(q: str) -> dict[str, Any]:
         },
     }
     if q:
-        body["highlight_query"] = {
-            "simple_query_string": {
-                "query": q,
-                "fields": ["title", "body"],
-                "default_operator": "or",
-                "lenient": True,
+        words = highlight_text(q)
+        body["highlight_query"] = (
+            {
+                "simple_query_string": {
+                    "query": words,
+                    "fields": ["title", "body"],
+                    "default_operator": "or",
+                    "lenient": True,
+                }
             }
-        }
+            if words
+            else {"match_none": {}}
+        )
     return body
 
 
@@ -213,26 +238,36 @@ def facet_aggregation(
 
 
 def choose_interval(oldest: datetime | None, newest: datetime | None) -> Interval:
-    """Finest calendar interval that keeps the histogram readable."""
+    """Finest calendar interval that keeps the histogram readable. The span
+    lies inside the date window (``histogram_span``), so a decade keeps even
+    the widest one under 15 bars."""
     if oldest is None or newest is None:
         return "month"
     span_days = max((newest - oldest) / timedelta(days=1), 1.0)
     for interval, days in _INTERVAL_DAYS:
         if span_days / days <= HISTOGRAM_MAX_BUCKETS:
             return interval
-    return "year"
+    return "decade"
+
+
+def es_interval(interval: Interval) -> str:
+    """The calendar interval asked of Elasticsearch (decades are summed from years)."""
+    return "year" if interval == "decade" else interval
 
 
 def histogram_span(
-    request: SearchRequest, bounds: DateBounds | None
+    request: SearchRequest, bounds: DateBounds | None, now: datetime | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """The dates the histogram covers: the requested range, each open side
-    taken from the corpus."""
+    taken from the corpus, both brought inside the date window (a stored
+    year 9999 must not stretch the axis, or break it)."""
     oldest = range_start(request.date_from) if request.date_from else None
     newest = range_end(request.date_to)[0] if request.date_to else None
     if bounds is not None:
         oldest = oldest or bounds.oldest
         newest = newest or bounds.newest
+    oldest = clamp(oldest, now) if oldest is not None else None
+    newest = clamp(newest, now) if newest is not None else None
     if oldest is not None and newest is not None and oldest > newest:
         # A one-sided range that lies beyond the corpus: draw the given side.
         if request.date_from is not None:
@@ -242,32 +277,50 @@ def histogram_span(
     return oldest, newest
 
 
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def date_histogram(request: SearchRequest, bounds: DateBounds | None) -> dict[str, Any]:
+def date_histogram(
+    request: SearchRequest, bounds: DateBounds | None, now: datetime | None = None
+) -> dict[str, Any]:
     """Counts per calendar interval over the requested range, each open side
     stretched to the corpus' oldest/newest date. Empty intervals are kept, so
     gaps show, and every search without a range is drawn on the same time
-    axis: a reader sees *when* in the archive the matches fall."""
-    oldest, newest = histogram_span(request, bounds)
+    axis: a reader sees *when* in the archive the matches fall.
+
+    ``hard_bounds`` keeps every bucket inside the date window: articles
+    dated outside it (written before dates were checked) fall in no bucket
+    and are counted as undated instead, and a stored year 9999 cannot make
+    Elasticsearch draw thousands of empty buckets. (1900-01-01 starts a
+    day, a Monday week, a month, a quarter, a year and a decade alike.)"""
+    oldest, newest = histogram_span(request, bounds, now)
+    floor, ceiling = date_window(now)
     agg: dict[str, Any] = {
         "field": "published_at",
-        "calendar_interval": choose_interval(oldest, newest),
+        "calendar_interval": es_interval(choose_interval(oldest, newest)),
         "min_doc_count": 0,
         "format": "yyyy-MM-dd",
+        "hard_bounds": {"min": epoch_ms(floor), "max": epoch_ms(ceiling)},
     }
     extended: dict[str, int] = {}
     if oldest is not None:
-        extended["min"] = _epoch_ms(oldest)
+        extended["min"] = epoch_ms(oldest)
     if newest is not None:
         # The last millisecond inside the span (an exclusive end is not in it).
         inclusive = request.date_to is None or range_end(request.date_to)[1]
-        extended["max"] = max(_epoch_ms(newest) - (0 if inclusive else 1), extended.get("min", 0))
+        extended["max"] = max(epoch_ms(newest) - (0 if inclusive else 1), extended.get("min", 0))
     if extended:
         agg["extended_bounds"] = extended
     return {"date_histogram": agg}
+
+
+def in_window_clause(now: datetime | None = None) -> dict[str, Any]:
+    """Publication dates inside the date window."""
+    floor, ceiling = date_window(now)
+    return {"range": {"published_at": {"gte": epoch_ms(floor), "lte": epoch_ms(ceiling)}}}
+
+
+def undated_aggregation(now: datetime | None = None) -> dict[str, Any]:
+    """Articles without a usable publication date: none, or one outside the
+    window (which no bucket shows)."""
+    return {"filter": {"bool": {"must_not": [in_window_clause(now)]}}}
 
 
 def aggregations(request: SearchRequest, bounds: DateBounds | None) -> dict[str, Any]:
@@ -282,7 +335,7 @@ def aggregations(request: SearchRequest, bounds: DateBounds | None) -> dict[str,
         "filter": all_of(list(clauses.values())),
         "aggs": {
             "histogram": date_histogram(request, bounds),
-            "undated": {"missing": {"field": "published_at"}},
+            "undated": undated_aggregation(),
         },
     }
     return aggs
@@ -296,11 +349,13 @@ def build_search_body(
     search_after: Sequence[Any] | None = None,
     pit_id: str | None = None,
     pit_keep_alive: str = "2m",
+    timeout: str | None = None,
 ) -> dict[str, Any]:
     """The whole search request body. Without ``search_after`` the page is
     taken with from/size (``request.page``); with it, the page continues
     after that sort position, inside the point in time when one is given (the
-    body then names no index: the point in time does)."""
+    body then names no index: the point in time does). ``timeout`` bounds the
+    search on each shard (what was found by then is answered)."""
     filters: list[dict[str, Any]] = []
     if (dates := date_clause(request)) is not None:
         filters.append(dates)
@@ -322,14 +377,18 @@ def build_search_body(
         body["pit"] = {"id": pit_id, "keep_alive": pit_keep_alive}
     if request.with_facets:
         body["aggs"] = aggregations(request, bounds)
+    if timeout is not None:
+        body["timeout"] = timeout
     return body
 
 
-def build_bounds_body() -> dict[str, Any]:
-    """Oldest and newest publication date of the whole index."""
+def build_bounds_body(now: datetime | None = None) -> dict[str, Any]:
+    """Oldest and newest publication date of the whole index, among those
+    inside the date window."""
     return {
         "size": 0,
         "track_total_hits": False,
+        "query": in_window_clause(now),
         "aggs": {
             "oldest": {"min": {"field": "published_at"}},
             "newest": {"max": {"field": "published_at"}},
@@ -353,49 +412,6 @@ def build_similar_body(index: str, article_id: str, size: int) -> dict[str, Any]
                 "min_doc_freq": 2,
                 "max_query_terms": 40,
                 "minimum_should_match": "30%",
-            }
-        },
-    }
-
-
-# Characters that mean something in Lucene regular expressions; everything
-# that is not a letter, digit or space is escaped to be safe.
-def _regex_literal(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch == " " else "\\" + ch for ch in text)
-
-
-def suggest_pattern(prefix: str) -> str:
-    """Lucene regex over `entity_keys` terms ("<lower name>\\x1f<group>\\x1f<Name>")
-    matching names where a word starts with the prefix: "oba" finds "barack
-    obama". The part after the prefix may not cross the first separator, so
-    only the lower-cased name is matched, never the group or display form."""
-    sep = ENTITY_KEY_SEP
-    word_start = f"([^{sep}]*[ \\-'.])?"
-    return f"{word_start}{_regex_literal(prefix)}[^{sep}]*{sep}.*"
-
-
-def normalise_prefix(q: str) -> str:
-    """Lower-cased like the stored names, spaces collapsed, control
-    characters (the key separator among them) dropped."""
-    visible = "".join(ch for ch in q if ch.isprintable())
-    return " ".join(visible.lower().split())
-
-
-def build_suggest_body(prefix: str, size: int) -> dict[str, Any]:
-    """Entity names by how many articles mention them: a terms aggregation
-    over `entity_keys` (one term per entity per article, so doc_count is the
-    article frequency) restricted by the prefix pattern."""
-    return {
-        "size": 0,
-        "track_total_hits": False,
-        "aggs": {
-            "entities": {
-                "terms": {
-                    "field": "entity_keys",
-                    "include": suggest_pattern(prefix),
-                    "size": size,
-                    "order": [{"_count": "desc"}, {"_key": "asc"}],
-                }
             }
         },
     }

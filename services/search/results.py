@@ -4,9 +4,10 @@ servers."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
+from services.search import stored
 from services.search.models import (
     FACET_NAMES,
     ArticleOut,
@@ -39,30 +40,35 @@ _FACET_OF_GROUP: dict[str, FacetName] = {
 }
 
 
-def _datetime(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+def _title_html(marks: list[str]) -> str | None:
+    """The highlighted title; a fragment without <mark> is the no-match
+    fallback, and one longer than a title may be is dropped (it is the whole
+    stored value, and cutting HTML could cut a tag)."""
+    if not marks or "<mark>" not in marks[0] or len(marks[0]) > 4 * stored.MAX_TITLE_CHARS:
+        return None
+    return marks[0]
 
 
 def hit_from(raw: dict[str, Any]) -> SearchHit:
-    source = raw.get("_source", {})
-    marks = raw.get("highlight", {})
-    title_marks = marks.get("title") or []
+    # Every stored value goes through `stored`: the mapping accepts shapes the
+    # indexer never writes, and none of them may fail a search.
+    source = raw.get("_source") or {}
+    marks = raw.get("highlight") or {}
     return SearchHit(
         id=raw["_id"],
-        title=source.get("title"),
-        # A title fragment without <mark> is the no-match fallback: drop it.
-        title_html=title_marks[0] if title_marks and "<mark>" in title_marks[0] else None,
+        title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
+        title_html=_title_html(marks.get("title") or []),
         snippets=marks.get("body") or [],
-        source=source.get("source", ""),
-        language=source.get("language"),
-        published_at=_datetime(source.get("published_at")),
-        url=source.get("url"),
-        authors=source.get("authors") or [],
-        word_count=source.get("word_count"),
+        source=stored.text(source.get("source")) or "",
+        language=stored.text(source.get("language")),
+        published_at=stored.instant(source.get("published_at")),
+        url=stored.text(source.get("url"), 4_000),
+        authors=stored.texts(source.get("authors")),
+        word_count=stored.integer(source.get("word_count")),
         score=raw.get("_score"),
-        people=(source.get("people") or [])[:CHIPS_PER_GROUP],
-        organisations=(source.get("organisations") or [])[:CHIPS_PER_GROUP],
-        places=(source.get("places") or [])[:CHIPS_PER_GROUP],
+        people=stored.texts(source.get("people"), CHIPS_PER_GROUP),
+        organisations=stored.texts(source.get("organisations"), CHIPS_PER_GROUP),
+        places=stored.texts(source.get("places"), CHIPS_PER_GROUP),
     )
 
 
@@ -94,18 +100,37 @@ def interval_end(start: date, interval: Interval) -> date:
         return start + timedelta(days=1)
     if interval == "week":
         return start + timedelta(days=7)
-    months = {"month": 1, "quarter": 3, "year": 12}[interval]
+    months = {"month": 1, "quarter": 3, "year": 12, "decade": 120}[interval]
     index = start.year * 12 + start.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _bucket_start(raw: dict[str, Any], interval: Interval) -> date | None:
+    """The first day of a bucket, from its epoch key (its text form reads
+    "+10000-01-01" past year 9999); decades start on years ending in 0."""
+    moment = stored.instant(raw.get("key"))
+    if moment is None:
+        return None
+    start = moment.astimezone(UTC).date()
+    return start.replace(year=start.year - start.year % 10) if interval == "decade" else start
+
+
 def histogram_from(agg: dict[str, Any], interval: Interval) -> Histogram:
-    buckets = []
+    """Buckets as the API shows them; yearly buckets are summed into decades
+    when the interval is one. A bucket whose dates Python cannot hold is left
+    out (``hard_bounds`` keeps them from being asked for anyway)."""
+    counts: dict[date, int] = {}
     for raw in agg["histogram"]["buckets"]:
-        start = date.fromisoformat(raw["key_as_string"])
-        buckets.append(
-            HistogramBucket(start=start, end=interval_end(start, interval), count=raw["doc_count"])
-        )
+        start = _bucket_start(raw, interval)
+        if start is not None:
+            counts[start] = counts.get(start, 0) + int(raw["doc_count"])
+    buckets = []
+    for start, count in counts.items():
+        try:
+            end = interval_end(start, interval)
+        except ValueError:  # the interval ends after 9999-12-31
+            continue
+        buckets.append(HistogramBucket(start=start, end=end, count=count))
     return Histogram(interval=interval, buckets=buckets, undated=agg["undated"]["doc_count"])
 
 
@@ -135,43 +160,45 @@ def search_response(
         hits=[hit_from(h) for h in raw["hits"]["hits"]],
         facets=facets_from(aggs, request) if aggs else None,
         histogram=histogram_from(aggs["dates"], interval) if aggs else None,
+        timed_out=bool(raw.get("timed_out")),
     )
 
 
 def bounds_from(response: dict[str, Any]) -> DateBounds | None:
-    """The corpus' date bounds, None when no article has a date."""
+    """The corpus' date bounds, None when no article has a date. Read from
+    the epoch values: the text form of a date past 9999 is not ISO 8601."""
     aggs = response.get("aggregations", {})
-    oldest = aggs.get("oldest", {}).get("value_as_string")
-    newest = aggs.get("newest", {}).get("value_as_string")
-    if not oldest or not newest:
+    oldest = stored.instant(aggs.get("oldest", {}).get("value"))
+    newest = stored.instant(aggs.get("newest", {}).get("value"))
+    if oldest is None or newest is None:
         return None
-    return DateBounds(datetime.fromisoformat(oldest), datetime.fromisoformat(newest))
+    return DateBounds(oldest, newest)
 
 
 def article_from(raw: dict[str, Any]) -> ArticleOut:
     """The stored document as the article view shows it; entities most
     mentioned first."""
-    source = raw["_source"]
+    source = raw.get("_source") or {}
+    stored_entities = source.get("entities")
+    found = (
+        stored.entity(e) for e in (stored_entities if isinstance(stored_entities, list) else [])
+    )
     entities = sorted(
-        (
-            EntityOut(name=e["canonical"], label=e["label"], group=e["group"], count=e["count"])
-            for e in source.get("entities") or []
-        ),
-        key=lambda e: (-e.count, e.name),
+        (EntityOut(**e) for e in found if e is not None), key=lambda e: (-e.count, e.name)
     )
     return ArticleOut(
         id=raw["_id"],
-        title=source.get("title"),
-        text=source.get("body") or "",
-        source=source.get("source", ""),
-        url=source.get("url"),
-        site_name=source.get("site_name"),
-        language=source.get("language"),
-        authors=source.get("authors") or [],
-        credit=source.get("credit") or [],
-        published_at=_datetime(source.get("published_at")),
-        received_at=_datetime(source.get("received_at")),
-        word_count=source.get("word_count"),
+        title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
+        text=stored.text(source.get("body"), limit=2**62) or "",
+        source=stored.text(source.get("source")) or "",
+        url=stored.text(source.get("url"), 4_000),
+        site_name=stored.text(source.get("site_name")),
+        language=stored.text(source.get("language")),
+        authors=stored.texts(source.get("authors")),
+        credit=stored.texts(source.get("credit")),
+        published_at=stored.instant(source.get("published_at")),
+        received_at=stored.instant(source.get("received_at")),
+        word_count=stored.integer(source.get("word_count")),
         entities=entities,
     )
 
@@ -180,10 +207,10 @@ def similar_from(article_id: str, response: dict[str, Any]) -> SimilarResponse:
     items = [
         SimilarArticle(
             id=h["_id"],
-            title=h["_source"].get("title"),
-            source=h["_source"].get("source", ""),
-            published_at=_datetime(h["_source"].get("published_at")),
-            score=h["_score"],
+            title=stored.text((h.get("_source") or {}).get("title"), stored.MAX_TITLE_CHARS),
+            source=stored.text((h.get("_source") or {}).get("source")) or "",
+            published_at=stored.instant((h.get("_source") or {}).get("published_at")),
+            score=h.get("_score") or 0.0,
         )
         for h in response["hits"]["hits"]
     ]
@@ -195,7 +222,10 @@ def suggestions_from(prefix: str, response: dict[str, Any]) -> SuggestResponse:
     # No aggregations at all when no index exists yet.
     buckets = response.get("aggregations", {}).get("entities", {}).get("buckets", [])
     for bucket in buckets:
-        _lower, group, name = str(bucket["key"]).split(ENTITY_KEY_SEP, 2)
+        parts = str(bucket["key"]).split(ENTITY_KEY_SEP, 2)
+        if len(parts) != 3 or not parts[2]:
+            continue  # not a key the indexer wrote
+        _lower, group, name = parts
         items.append(
             Suggestion(
                 name=name, group=group, facet=_FACET_OF_GROUP.get(group), count=bucket["doc_count"]

@@ -13,22 +13,22 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
+from elastic_transport import TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.search import cursor as cursors
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.models import ArticleOut, ReadyOut, SearchRequest, SearchResponse
+from services.search.pits import PitRegistry
 from services.search.query import (
     DateBounds,
     build_bounds_body,
     build_search_body,
     build_similar_body,
-    build_suggest_body,
     choose_interval,
     histogram_span,
-    normalise_prefix,
 )
 from services.search.results import (
     article_from,
@@ -37,6 +37,7 @@ from services.search.results import (
     similar_from,
     suggestions_from,
 )
+from services.search.suggest import build_suggest_body, normalise_prefix
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 # reading a page, or a client fetching the next one, short enough that
 # abandoned walks free their resources soon.
 PIT_KEEP_ALIVE = "2m"
+PIT_KEEP_ALIVE_S = 120.0
 # The corpus' date bounds only pick the histogram's interval; a minute-old
 # value is good enough and saves a request per search.
 BOUNDS_TTL_S = 60.0
@@ -66,11 +68,17 @@ class SearchService:
         *,
         alias: str,
         redis: Redis | None = None,
+        pits: PitRegistry | None = None,
+        search_timeout_s: float | None = None,
     ) -> None:
         self.es = es
         self.cache = cache
         self.alias = alias
         self._redis = redis
+        self.pits = pits or PitRegistry(
+            None, cap=100, keep_alive_s=PIT_KEEP_ALIVE_S, namespace=alias
+        )
+        self._timeout = f"{int(search_timeout_s * 1000)}ms" if search_timeout_s else None
         self._bounds: DateBounds | None = None
         self._bounds_at = float("-inf")
 
@@ -99,12 +107,19 @@ class SearchService:
         position = cursors.decode(request.cursor, request) if request.cursor else None
         bounds = await self._date_bounds() if request.with_facets else None
         if position is None:
-            raw = await self._query(build_search_body(request, bounds=bounds))
+            raw = await self._query(
+                build_search_body(request, bounds=bounds, timeout=self._timeout)
+            )
             seen = (request.page - 1) * request.size
         else:
             raw = await self._continue(request, position, bounds)
             seen = position.seen
-        return self._render(request, raw, seen, bounds).model_dump_json().encode()
+        response = self._render(request, raw, seen, bounds)
+        if response.next_cursor is None and isinstance(raw.get("pit_id"), str):
+            await self._close_pit(raw["pit_id"])  # the walk is over
+        if response.timed_out:
+            log.warning("search timed out; answering what was found", extra={"q": request.q})
+        return response.model_dump_json().encode()
 
     async def _query(self, body: dict[str, Any]) -> dict[str, Any]:
         if "pit" in body:
@@ -119,34 +134,66 @@ class SearchService:
     async def _continue(
         self, request: SearchRequest, position: cursors.Cursor, bounds: DateBounds | None
     ) -> dict[str, Any]:
-        """The page after `position`, inside its point in time (opened now if
-        this is the walk's first cursor). An expired point in time falls back
-        to the live index at the same sort position."""
+        """The page after `position`, inside its point in time: the cursor's
+        own (one per walk, kept alive page after page), or one opened now if
+        this is the walk's first cursor and the cap allows. An expired point
+        in time, or none, falls back to the live index at the same sort
+        position."""
         pit = position.pit or await self._open_pit()
+        if pit is not None:
+            try:
+                raw = await self._query(
+                    build_search_body(
+                        request,
+                        bounds=bounds,
+                        search_after=position.after,
+                        pit_id=pit,
+                        pit_keep_alive=PIT_KEEP_ALIVE,
+                        timeout=self._timeout,
+                    )
+                )
+            except NotFoundError:
+                log.info("point in time expired; continuing on the live index")
+                await self.pits.release(pit)
+            except BadRequestError as exc:
+                raise cursors.InvalidCursor("the cursor does not fit this search") from exc
+            else:
+                await self.pits.touch(pit)
+                return raw
         try:
             return await self._query(
                 build_search_body(
-                    request,
-                    bounds=bounds,
-                    search_after=position.after,
-                    pit_id=pit,
-                    pit_keep_alive=PIT_KEEP_ALIVE,
+                    request, bounds=bounds, search_after=position.after, timeout=self._timeout
                 )
-            )
-        except NotFoundError:
-            log.info("point in time expired; continuing on the live index")
-        except BadRequestError as exc:
-            raise cursors.InvalidCursor("the cursor does not fit this search") from exc
-        try:
-            return await self._query(
-                build_search_body(request, bounds=bounds, search_after=position.after)
             )
         except BadRequestError as exc:
             raise cursors.InvalidCursor("the cursor does not fit this search") from exc
 
-    async def _open_pit(self) -> str:
-        response = await self.es.open_point_in_time(index=self.alias, keep_alive=PIT_KEEP_ALIVE)
-        return str(response["id"])
+    async def _open_pit(self) -> str | None:
+        """A new point in time, or None at the cap (or with no index yet)."""
+        token = await self.pits.reserve()
+        if token is None:
+            log.info("open points in time at the cap; cursor page from the live index")
+            return None
+        try:
+            response = await self.es.open_point_in_time(index=self.alias, keep_alive=PIT_KEEP_ALIVE)
+        except NotFoundError:
+            await self.pits.cancel(token)
+            return None
+        except BaseException:
+            await self.pits.cancel(token)
+            raise
+        pit = str(response["id"])
+        await self.pits.confirm(token, pit)
+        return pit
+
+    async def _close_pit(self, pit: str) -> None:
+        """Free a point in time now rather than at the end of its keep-alive."""
+        await self.pits.release(pit)
+        try:
+            await self.es.close_point_in_time(id=pit)
+        except (ApiError, TransportError) as exc:  # it expires anyway
+            log.info("could not close a point in time", extra={"error": repr(exc)})
 
     def _render(
         self,

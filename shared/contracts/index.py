@@ -13,6 +13,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from shared.contracts.models import EnrichedArticleV1
+from shared.contracts.sanity import plausible_publication
 
 INDEX_VERSION = 1
 
@@ -143,7 +144,13 @@ def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
             keys.append(
                 ENTITY_KEY_SEP.join((entity.canonical.lower(), entity.group, entity.canonical))
             )
-    published = article.published_at.isoformat() if article.published_at else None
+    # A date outside 1900 … now + 2 days is a typo or an attack, whoever let it
+    # through: indexed as unknown, it cannot top `sort=newest` or skew charts.
+    published = (
+        article.published_at.isoformat()
+        if article.published_at and plausible_publication(article.published_at)
+        else None
+    )
     return {
         "article_id": article.article_id,
         "url": str(article.url) if article.url else None,

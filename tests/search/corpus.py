@@ -1,6 +1,6 @@
 """A fixture corpus for the search tests, and its life in Elasticsearch.
 
-Real article bodies (the extraction ground truth beside the repository),
+Real article bodies (44 pages of a public extraction benchmark, in fixtures/),
 made into ``EnrichedArticleV1`` objects with varied sources, languages and
 dates, and entities found by a small gazetteer in the text, so facets have
 realistic, uneven counts. A few articles are built for specific assertions:
@@ -18,6 +18,7 @@ versioned index, alias), then a bulk with ``_id = article_id`` and
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -35,7 +36,10 @@ from redis.asyncio import Redis
 from shared.contracts.index import alias_name, ensure_index, template_name, to_document
 from shared.contracts.models import EnrichedArticleV1, EntityV1
 
-GROUND_TRUTH = Path(__file__).resolve().parents[3] / "shared/eval/extraction/ground-truth.json"
+# The 44 articles used, copied from the public article-extraction benchmark
+# (Scrapinghub, MIT licence: fixtures/LICENSE-extraction-benchmark) so that
+# the tests need nothing outside the repository.
+ARTICLES_FILE = Path(__file__).resolve().parent / "fixtures" / "articles.json.gz"
 ARTICLES = 44
 HOSTILE_MARKUP = '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=1">'
 HOSTILE_WORD = "zanzibarite"
@@ -206,8 +210,8 @@ def _marker(index: int) -> str:
 
 def build_corpus() -> list[EnrichedArticleV1]:
     """Deterministic: the same articles, ids and dates on every run."""
-    truth: dict[str, dict[str, str]] = json.loads(GROUND_TRUTH.read_text())
-    usable = [v for v in truth.values() if len(v["articleBody"]) >= 400]
+    stored: list[dict[str, str]] = json.loads(gzip.decompress(ARTICLES_FILE.read_bytes()))
+    usable = [v for v in stored if len(v["articleBody"]) >= 400]
     per_site = Counter(urlparse(v["url"]).netloc for v in usable)
     # Sites with two articles first, so the source facet has counts above 1;
     # a hash of the URL then mixes them (sites do not come in blocks of dates).

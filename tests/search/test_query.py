@@ -4,7 +4,7 @@ building, cursors and response shaping. No server is needed."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,17 +17,17 @@ from services.search.query import (
     all_of,
     build_search_body,
     build_similar_body,
-    build_suggest_body,
     choose_interval,
     date_clause,
-    normalise_prefix,
     sort_clause,
-    suggest_pattern,
     text_query,
 )
 from services.search.results import facet_from, hit_from, interval_end, suggestions_from
+from services.search.suggest import build_suggest_body, normalise_prefix, suggest_pattern
 
 SEP = "\x1f"
+# Beyond any corpus yet inside the date window.
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 
 
 def request(**fields: Any) -> SearchRequest:
@@ -174,7 +174,12 @@ def test_histogram_spans_the_range_with_a_fitting_interval() -> None:
     start = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp() * 1000)
     end = int(datetime(2024, 4, 1, tzinfo=UTC).timestamp() * 1000) - 1
     assert histogram["extended_bounds"] == {"min": start, "max": end}
-    assert body["aggs"]["dates"]["aggs"]["undated"] == {"missing": {"field": "published_at"}}
+    assert histogram["hard_bounds"]["min"] == int(
+        datetime(1900, 1, 1, tzinfo=UTC).timestamp() * 1000
+    )
+    # Undated: no date, or one outside the window (no bucket shows it).
+    undated = body["aggs"]["dates"]["aggs"]["undated"]["filter"]["bool"]["must_not"]
+    assert list(undated[0]["range"]["published_at"]) == ["gte", "lte"]
 
 
 def test_histogram_interval_from_corpus_bounds() -> None:
@@ -195,7 +200,7 @@ def test_histogram_interval_from_corpus_bounds() -> None:
 
 @pytest.mark.parametrize(
     "dates",
-    [{"date_from": "2030-01-01"}, {"date_to": "2001-01-01"}, {"date_to": "2001-01-01T00:00:00"}],
+    [{"date_from": TOMORROW}, {"date_to": "2001-01-01"}, {"date_to": "2001-01-01T00:00:00"}],
 )
 def test_histogram_bounds_stay_ordered_for_ranges_beyond_the_corpus(dates: dict[str, str]) -> None:
     bounds = DateBounds(datetime(2015, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
@@ -213,7 +218,8 @@ def test_choose_interval(days: int, interval: str) -> None:
     end = datetime.fromtimestamp(start.timestamp() + days * 86400, tz=UTC)
     assert choose_interval(start, end) == interval
     assert choose_interval(None, None) == "month"
-    assert choose_interval(start, datetime(2100, 1, 1, tzinfo=UTC)) == "year"
+    assert choose_interval(start, datetime(2070, 1, 1, tzinfo=UTC)) == "year"
+    assert choose_interval(start, datetime(2100, 1, 1, tzinfo=UTC)) == "decade"
 
 
 # ----------------------------------------------------------------- sorting and paging

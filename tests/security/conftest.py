@@ -3,8 +3,8 @@ and hostile documents written straight to Elasticsearch, and the search app
 in-process (httpx over ASGI, lifespan entered by hand) in its own namespace.
 
 The response cache is off, so every request reaches Elasticsearch (a cached
-answer would hide a failure); the rate limit is raised out of the way except
-where a test is about it.
+answer would hide a failure); the rate limits are off except where a test is
+about them.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ module_fixture = pytest_asyncio.fixture(scope="module", loop_scope="module")
 @pytest.fixture(scope="module")
 def search_settings(stack: None) -> SearchSettings:
     return SearchSettings(
-        namespace=f"test-{uuid4().hex[:8]}-", cache_ttl_s=0, rate_limit_requests=100_000
+        namespace=f"test-{uuid4().hex[:8]}-",
+        cache_ttl_s=0,
+        rate_limit_requests=0,
+        max_concurrent_per_client=0,
     )
 
 

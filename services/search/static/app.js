@@ -171,6 +171,7 @@
       case "week": return `Week of ${dateFormat.format(start)}`;
       case "month": return monthFormat.format(start);
       case "quarter": return `Q${Math.floor(start.getUTCMonth() / 3) + 1} ${start.getUTCFullYear()}`;
+      case "decade": return `${start.getUTCFullYear()}s`;
       default: return String(start.getUTCFullYear());
     }
   }
