@@ -10,9 +10,14 @@ compares figures measured on the same machine with the same library versions:
 * text: each line wrapped in ``<p>``, then trafilatura;
 * text: each line wrapped in ``<p>``, then jusText with the English stoplist.
 
-Prints a markdown table and writes ``bench/results/cleaning.json`` with our
-figures per input (and the reference rows under ``"reference"``). The metric is
-:mod:`services.cleaning.evaluation`.
+Under the body table it prints the metadata table: title, publication date
+(``YYYY-MM-DD``) and author on ``../shared/eval/metadata/`` for our HTML path,
+trafilatura's ``extract_metadata`` and htmldate's extensive search (original
+date), all in the same run. The metrics are :mod:`bench.evaluation.body` and
+:mod:`bench.evaluation.metadata`.
+
+Writes ``bench/results/cleaning.json`` with our figures per input (the reference
+rows under ``"reference"``, the metadata table under ``"metadata"``).
 """
 
 from __future__ import annotations
@@ -32,7 +37,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from services.cleaning.evaluation import Scores, evaluate  # noqa: E402 (path set up above)
+from bench.evaluation.body import Scores, evaluate  # noqa: E402 (path set up above)
+from bench.evaluation.metadata import (  # noqa: E402 (path set up above)
+    FIELDS,
+    FieldScore,
+    MetadataPage,
+    Prediction,
+    load_metadata_pages,
+    score,
+)
 from services.cleaning.extract import (  # noqa: E402 (path set up above)
     ExtractionError,
     extract_from_html,
@@ -40,6 +53,9 @@ from services.cleaning.extract import (  # noqa: E402 (path set up above)
 )
 
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "extraction"
+DEFAULT_METADATA_DIR = REPO_ROOT.parent / "shared" / "eval" / "metadata"
+# The README's "nothing removed" figure: reproducing it checks the metric port.
+NOTHING_REMOVED_F1 = 0.674
 RESULTS_PATH = REPO_ROOT / "bench" / "results" / "cleaning.json"
 
 
@@ -110,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"folder with ground-truth.json, html/ and text/ (default: {DEFAULT_DATA_DIR})",
     )
     parser.add_argument(
+        "--metadata-dir",
+        type=Path,
+        default=DEFAULT_METADATA_DIR,
+        help=f"folder with ground-truth.json and html/ (default: {DEFAULT_METADATA_DIR})",
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_PATH, help="where to write the JSON figures"
     )
     args = parser.parse_args(argv)
@@ -154,9 +176,30 @@ def main(argv: list[str] | None = None) -> int:
             f"| {scores.f1:.3f} |"
         )
 
+    nothing_removed = next(s for _k, name, _o, s in rows if name == "nothing removed")
+    if abs(nothing_removed.f1 - NOTHING_REMOVED_F1) > 0.0005:
+        print(
+            f"WARNING: 'nothing removed' F1 {nothing_removed.f1:.3f} differs from the README's "
+            f"{NOTHING_REMOVED_F1}: the metric or the data changed",
+            file=sys.stderr,
+        )
+
+    metadata_rows = metadata_table(load_metadata_pages(args.metadata_dir))
+    print()
+    print("| metadata extractor | title | date (YYYY-MM-DD) | author |")
+    print("|---|---|---|---|")
+    for name, ours, fields in metadata_rows:
+        label = f"**{name}**" if ours else name
+        cells = " | ".join(_cell(fields.get(f)) for f in FIELDS)
+        print(f"| {label} | {cells} |")
+
     results: dict[str, object] = {
         kind: scores.as_dict() for kind, _name, ours, scores in rows if ours
     }
+    results["metadata"] = [
+        {"extractor": name, **{f: round(s.accuracy, 4) for f, s in fields.items()}}
+        for name, _ours, fields in metadata_rows
+    ]
     results["reference"] = [
         {"input": kind, "method": name, **scores.as_dict()}
         for kind, name, ours, scores in rows
@@ -166,6 +209,50 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _cell(field: FieldScore | None) -> str:
+    if field is None:
+        return "—"
+    return f"{field.accuracy:.3f} ({field.correct}/{field.total})"
+
+
+def metadata_table(
+    pages: list[MetadataPage],
+) -> list[tuple[str, bool, dict[str, FieldScore]]]:
+    """(extractor, ours?, score per field) for the three metadata extractors."""
+    from htmldate import find_date
+    from trafilatura.metadata import extract_metadata
+
+    def ours(page: MetadataPage) -> Prediction:
+        try:
+            result = extract_from_html(page.html, url=page.url)
+        except ExtractionError:
+            return Prediction()
+        return Prediction(result.title, result.authors, result.published_at)
+
+    def trafilatura_metadata(page: MetadataPage) -> Prediction:
+        document = extract_metadata(page.html, default_url=page.url)
+        # Its author string as it comes ("A; B"): the README's reference figure.
+        return Prediction(document.title, document.author, document.date)
+
+    def htmldate_extensive(page: MetadataPage) -> Prediction:
+        found = find_date(page.html, url=page.url, extensive_search=True, original_date=True)
+        return Prediction(date=found)
+
+    extractors: list[tuple[str, bool, Callable[[MetadataPage], Prediction], tuple[str, ...]]] = [
+        ("newsflow extract_from_html", True, ours, FIELDS),
+        ("trafilatura extract_metadata", False, trafilatura_metadata, FIELDS),
+        ("htmldate find_date (extensive, original date)", False, htmldate_extensive, ("date",)),
+    ]
+    truths = [page.truth for page in pages]
+    table = []
+    for name, is_ours, extractor, fields in extractors:
+        started = time.perf_counter()
+        scores = score(truths, [extractor(page) for page in pages])
+        print(f"  meta {name}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        table.append((name, is_ours, {f: scores[f] for f in fields}))
+    return table
 
 
 def _ours_html(page: str) -> str:

@@ -53,7 +53,10 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
     return CleanArticleV1(
         article_id=raw.article_id,
         url=raw.url,
-        source=raw.source,
+        # The registrable domain of the URL is the site's stable identity (one
+        # facet value per site, whatever each caller called it); without a URL
+        # the caller's source stands.
+        source=extracted.site_domain or raw.source,
         # The caller's hints (an editor, a feed) are more reliable than what a
         # page's markup claims about itself, so they win when given.
         title=raw.title or extracted.title,
@@ -62,6 +65,7 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
         published_at=raw.published_at or extracted.published_at,
         language=raw.language or extracted.language,
         site_name=extracted.site_name,
+        site_domain=extracted.site_domain,
         credit=extracted.credit,
         related=extracted.related,
         word_count=word_count(body),

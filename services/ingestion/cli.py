@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -41,22 +42,54 @@ def page_origin(html: str) -> tuple[str | None, str | None]:
     return meta.url, host.removeprefix("www.") if host else None
 
 
-def articles_from_file(path: Path, source: str | None) -> Iterator[dict[str, object]]:
+MANIFEST = "sources.json"
+
+
+def load_manifests(paths: list[Path]) -> dict[Path, dict[str, str]]:
+    """Where each file was published, from a ``sources.json`` in a folder given
+    to import: ``{"files": {"<path relative to the folder>": {"url": …} or
+    {"source": …}}}``. Saved pages often lack their own address; the manifest
+    keeps their real source and URL-based id."""
+    known: dict[Path, dict[str, str]] = {}
+    for folder in (p for p in paths if p.is_dir()):
+        manifest = folder / MANIFEST
+        if manifest.is_file():
+            entries = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+            for rel, origin in entries.items():
+                known[(folder / rel).resolve()] = {k: str(v) for k, v in origin.items()}
+    return known
+
+
+def articles_from_file(
+    path: Path, source: str | None, origin: dict[str, str] | None = None
+) -> Iterator[dict[str, object]]:
     """Articles of one file: a page, a text, or one JSON article per line.
-    Without --source, a page's own host names its source."""
+    The source is --source, else the manifest's, else a page's own host; a file
+    with none of these is refused rather than given a made-up source."""
     content = read_text_file(path)
     if path.name.removesuffix(".gz").endswith(".jsonl"):
         for line in content.splitlines():
             if line.strip():
                 yield json.loads(line)
-    elif is_html_path(path):
+        return
+    origin = origin or {}
+    url = origin.get("url")
+    host = None
+    if url is None and is_html_path(path):
         url, host = page_origin(content)
-        article: dict[str, object] = {"source": source or host or "import", "html": content}
-        if url:
-            article["url"] = url
-        yield article
-    else:
-        yield {"source": source or "import", "text": content}
+    elif url is not None:
+        host = (urlsplit(url).hostname or "").removeprefix("www.") or None
+    name = source or origin.get("source") or host
+    if not name:
+        raise typer.BadParameter(
+            f"{path}: no source known: give --source, a URL in a {MANIFEST} beside it, "
+            "or a page that states its own address"
+        )
+    article: dict[str, object] = {"source": name}
+    article["html" if is_html_path(path) else "text"] = content
+    if url:
+        article["url"] = url
+    yield article
 
 
 def import_articles(
@@ -64,7 +97,8 @@ def import_articles(
     source: Annotated[
         str | None,
         typer.Option(
-            help="Source of .html/.txt files (default: a page's own host, else 'import')."
+            help="Source of .html/.txt files (default: the folder's sources.json, else a "
+            "page's own host)."
         ),
     ] = None,
     api_url: Annotated[
@@ -79,6 +113,7 @@ def import_articles(
     from tqdm import tqdm
 
     files = list(_iter_files(paths))
+    origins = load_manifests(paths)
     accepted = duplicates = 0
     pending: list[bytes] = []
 
@@ -106,7 +141,7 @@ def import_articles(
 
     with httpx.Client(timeout=60) as client:
         for path in tqdm(files, unit="file", desc="importing"):
-            for article in articles_from_file(path, source):
+            for article in articles_from_file(path, source, origins.get(path.resolve())):
                 pending.append(json.dumps(article).encode())
                 # Stay well under the API's body limit with large pages.
                 if len(pending) >= batch or sum(map(len, pending)) > 4_000_000:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -44,6 +44,9 @@ Stage = Literal["ingestion", "cleaning", "entities", "stories", "indexer", "matc
 EntityGroup = Literal["people", "organisations", "places", "groups", "events", "dates", "other"]
 
 
+C = TypeVar("C", bound=BaseModel)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -53,6 +56,13 @@ class Contract(BaseModel):
     producer's typo is caught at the producer, not by a puzzled subscriber."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def read_message(model: type[C], data: object) -> C:
+    """A message as a consumer reads it: tolerant of fields it does not know,
+    so that a producer may add an optional field within a version without
+    breaking consumers still running the older code (a rolling upgrade)."""
+    return model.model_validate(data, extra="ignore")
 
 
 # ---------------------------------------------------------------- articles.raw
@@ -99,7 +109,15 @@ class CleanArticleV1(Contract):
     authors: list[str] = Field(default_factory=list)
     published_at: datetime | None = None
     language: LanguageCode | None = None
-    site_name: str | None = None
+    site_name: str | None = Field(
+        default=None, description="What the site calls itself (og:site_name), else its domain."
+    )
+    site_domain: str | None = Field(
+        default=None,
+        max_length=253,
+        description="Registrable domain of the article's URL, e.g. 'nj.com': the stable "
+        "identity of its site. Added within v1 (optional; readers ignore unknown fields).",
+    )
     credit: list[str] = Field(
         default_factory=list,
         description="Agencies credited, e.g. ['AFP'] for 'The world with AFP'.",
@@ -216,3 +234,32 @@ class DeadLetterV1(Contract):
         if self.payload_encoding == "base64":
             return base64.b64decode(self.payload)
         return self.payload.encode("utf-8")
+
+
+# ---------------------------------------------------------------- subscriptions.matched
+SubscriptionId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{16}$"),
+    Field(description="Id of a subscription (a saved search); the Kafka key of its matches."),
+]
+
+
+class SubscriptionMatchV1(Contract):
+    """A new article matched a subscription (topic ``subscriptions.matched``).
+
+    Produced by the matcher at most once per subscription and article,
+    whatever replays or restarts happen; consumed by the webhook delivery
+    worker (which also keeps each subscription's Atom feed) and by any
+    service that wants to act on matches. Keyed by ``subscription_id``, so
+    one subscription's matches are on one partition, in order."""
+
+    schema_version: Literal[1] = 1
+    subscription_id: SubscriptionId
+    article_id: ArticleId
+    title: str | None = None
+    url: AnyHttpUrl | None = None
+    source: str
+    language: LanguageCode | None = None
+    published_at: datetime | None = None
+    indexed_at: datetime = Field(description="When the indexer made the article searchable.")
+    matched_at: datetime = Field(default_factory=utc_now)

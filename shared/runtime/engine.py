@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import orjson
 from pydantic import ValidationError
 
-from shared.contracts.models import DeadLetterV1
+from shared.contracts.models import DeadLetterV1, read_message
 from shared.runtime import metrics
 from shared.runtime.article_status import ArticleStatusStore
 from shared.runtime.dead_letters import dead_letter, fit_message_limit, within_message_limit
@@ -114,7 +114,7 @@ class StageEngine:
         except orjson.JSONDecodeError as exc:
             return _contract_break(record, f"value is not valid JSON: {exc}", "JSONDecodeError")
         try:
-            value = self.stage.input.value_model.model_validate(data)
+            value = read_message(self.stage.input.value_model, data)
         except ValidationError as exc:
             reason = f"value breaks the {self.stage.input.name} contract: {_short(exc)}"
             return _contract_break(record, reason, "ValidationError")

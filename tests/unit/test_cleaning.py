@@ -1,28 +1,18 @@
-"""Unit tests for the cleaning stage's pure logic and its evaluation metric (no servers).
+"""Unit tests for the cleaning stage's pure logic (no servers).
 
-The seed article and the evaluation pages are read from ``../shared`` beside the
-checkout, where they live locally and in CI.
+The seed article and the two evaluation pages these tests need are copies under
+``tests/fixtures/cleaning/`` (see its README for their origin and licence): tests
+never read ``../shared``.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from services.cleaning.evaluation import (
-    PageScore,
-    aggregate,
-    evaluate,
-    precision_score,
-    recall_score,
-    score_page,
-    shingles,
-    tokenize,
-)
 from services.cleaning.extract import (
     Extracted,
     ExtractionError,
@@ -32,14 +22,12 @@ from services.cleaning.extract import (
     extract_from_text,
     fingerprint,
     hamming_distance,
-    normalise_text,
+    normalise_body_text,
     word_count,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-SEED = SHARED / "seeds" / "000_e1ee1b6c240190f4.txt"
-EVAL_DIR = SHARED / "eval" / "extraction"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cleaning"
+SEED = FIXTURES / "seed_000_e1ee1b6c240190f4.txt"
 
 # Every paragraph of the seed article, in order ("Coordination of their positions."
 # is a subheading inside the article and belongs to it).
@@ -71,18 +59,13 @@ SEED_PARAGRAPHS = [
 ]
 
 # An evaluation page with rich metadata (a WSJ story) and one with a comment thread.
-WSJ_PAGE = "042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856"
-COMMENTED_PAGE = "ac3c035520461017a7c5b248d8e39ef063cad4c0c7d7b7ecd68aff8f15099485"
-
-
-def _require(path: Path) -> Path:
-    assert path.exists(), f"test data missing: {path} (expected beside the checkout)"
-    return path
+WSJ_PAGE = FIXTURES / "wsj_042bb7b5.html.gz"
+COMMENTED_PAGE = FIXTURES / "comments_ac3c0355.txt"
 
 
 @pytest.fixture(scope="module")
 def seed_result() -> Extracted:
-    return extract_from_text(_require(SEED).read_text(encoding="utf-8"))
+    return extract_from_text(SEED.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- seed article
@@ -207,7 +190,7 @@ def test_byline_names_stop_at_non_name_words() -> None:
 
 
 def test_comment_thread_is_left_out_of_an_eval_page() -> None:
-    text = _require(EVAL_DIR / "text" / f"{COMMENTED_PAGE}.txt").read_text(encoding="utf-8")
+    text = COMMENTED_PAGE.read_text(encoding="utf-8")
     result = extract_from_text(text)
     assert result.text.startswith("Our goal with hosting quarterly open threads")
     assert "said:" not in result.text
@@ -218,8 +201,7 @@ def test_comment_thread_is_left_out_of_an_eval_page() -> None:
 
 
 def test_html_eval_page_has_title_date_and_body() -> None:
-    path = _require(EVAL_DIR / "html" / f"{WSJ_PAGE}.html.gz")
-    with gzip.open(path, "rt", encoding="utf-8") as f:
+    with gzip.open(WSJ_PAGE, "rt", encoding="utf-8") as f:
         result = extract_from_html(f.read())
     assert result.title is not None
     assert result.title.startswith("Google Stadia, Microsoft xCloud, Apple Arcade")
@@ -307,17 +289,17 @@ def test_clean_with_nothing_raises() -> None:
 # --------------------------------------------------------------------------- text helpers
 
 
-def test_normalise_text_folds_whitespace_quotes_and_unicode() -> None:
+def test_normalise_body_text_folds_whitespace_quotes_and_unicode() -> None:
     raw = (
         "  First\u00a0 line\twith   \u201cquotes\u201d and it\u2019s\n\n\n  \n"
         "Cafe\u0301 second\u200b line  \n"
     )
-    assert normalise_text(raw) == 'First line with "quotes" and it\'s\n\nCaf\u00e9 second line'
+    assert normalise_body_text(raw) == 'First line with "quotes" and it\'s\n\nCaf\u00e9 second line'
 
 
-def test_normalise_text_is_idempotent() -> None:
-    once = normalise_text("A  \u2018b\u2019\n\nc")
-    assert normalise_text(once) == once
+def test_normalise_body_text_is_idempotent() -> None:
+    once = normalise_body_text("A  \u2018b\u2019\n\nc")
+    assert normalise_body_text(once) == once
 
 
 def test_word_count() -> None:
@@ -360,65 +342,3 @@ def test_fingerprint_near_duplicates_are_close_and_different_texts_far() -> None
     assert hamming_distance(fingerprint(article), fingerprint(edited)) <= 8
     assert hamming_distance(fingerprint(article), fingerprint(with_footer)) <= 8
     assert hamming_distance(fingerprint(article), fingerprint(other)) >= 20
-
-
-# --------------------------------------------------------------------------- metric
-
-
-def test_tokenize_and_shingles() -> None:
-    assert tokenize("Don't stop—now!") == ["Don", "t", "stop", "now"]
-    assert shingles("a b c d e") == {("a", "b", "c", "d"): 1, ("b", "c", "d", "e"): 1}
-    # Fewer tokens than the shingle size still give one (short) shingle.
-    assert shingles("a b") == {("a", "b"): 1}
-    assert shingles("") == {}
-
-
-def test_score_page_exact_and_disjoint() -> None:
-    assert score_page("a b c d e", "a b c d e") == PageScore(1.0, 0.0, 0.0)
-    assert score_page("a b c d", "w x y z") == PageScore(0.0, 0.5, 0.5)
-    assert score_page("", "") == PageScore(0.0, 0.0, 0.0)
-
-
-def test_score_page_counts_multisets_and_normalises() -> None:
-    # true: (a b c d), (b c d e); pred: (a b c d), (b c d x)
-    page = score_page("a b c d e", "a b c d x")
-    assert page == pytest.approx(PageScore(1 / 3, 1 / 3, 1 / 3))
-    # A repeated shingle in the prediction counts once as TP, once as FP.
-    repeated = score_page("a b c d", "a b c d a b c d")
-    # pred shingles: (a b c d) x2, (b c d a), (c d a b), (d a b c); true: (a b c d) x1
-    assert repeated == pytest.approx(PageScore(1 / 5, 4 / 5, 0.0))
-
-
-def test_page_precision_and_recall() -> None:
-    assert precision_score(PageScore(0.5, 0.25, 0.25)) == pytest.approx(2 / 3)
-    assert recall_score(PageScore(0.5, 0.0, 0.5)) == pytest.approx(0.5)
-    assert precision_score(PageScore(0.0, 0.0, 1.0)) == 0.0
-    assert recall_score(PageScore(0.0, 1.0, 0.0)) == 0.0
-
-
-def test_aggregate_means_over_pages_and_skips_empty_predictions() -> None:
-    pages = [
-        PageScore(1.0, 0.0, 0.0),  # perfect
-        PageScore(0.5, 0.5, 0.0),  # precision 0.5, recall 1
-        PageScore(0.0, 0.0, 1.0),  # nothing predicted: left out of the precision mean
-    ]
-    scores = aggregate(pages)
-    assert scores.precision == pytest.approx(0.75)
-    assert scores.recall == pytest.approx((1 + 1 + 0) / 3)
-    assert scores.f1 == pytest.approx(2 * 0.75 * (2 / 3) / (0.75 + 2 / 3))
-
-
-def test_evaluate_requires_matching_pages() -> None:
-    with pytest.raises(ValueError, match="do not match"):
-        evaluate({"a": "x y z w"}, {"b": "x y z w"})
-    scores = evaluate({"a": "x y z w", "b": "p q r s"}, {"a": "x y z w", "b": ""})
-    assert (scores.precision, scores.recall, scores.f1) == pytest.approx((1.0, 0.5, 2 / 3))
-    assert scores.as_dict() == {"precision": 1.0, "recall": 0.5, "f1": 0.6667}
-
-
-def test_reference_figures_on_eval_set_are_reproduced() -> None:
-    """The "nothing removed" row of the README (F1 0.674) checks the metric end to end."""
-    truth_path = _require(EVAL_DIR / "ground-truth.json")
-    truth = {k: v["articleBody"] for k, v in json.loads(truth_path.read_text()).items()}
-    texts = {k: (EVAL_DIR / "text" / f"{k}.txt").read_text(encoding="utf-8") for k in truth}
-    assert evaluate(truth, texts).f1 == pytest.approx(0.674, abs=0.0005)

@@ -1,4 +1,4 @@
-"""Article-body scoring used by ``make eval``.
+"""Article-body scoring used by ``make eval`` (``bench/eval_cleaning.py``).
 
 This is a faithful port of the metric of the public article-extraction benchmark
 (scrapinghub/article-extraction-benchmark, ``evaluate.py``) so that figures measured

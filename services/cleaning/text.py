@@ -1,0 +1,98 @@
+"""Text normalisation shared by every cleaning path: one canonical body form.
+
+Also the word count (CJK-aware), the comparison key used to match lines, and the
+check that rejects empty or binary input before any work is spent on it.
+"""
+
+# Typographic quotes and look-alike characters are matched on purpose (RUF001).
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from services.cleaning.result import ExtractionError
+
+# Typographic quotes and apostrophes are folded to their ASCII forms. Sites mix the
+# ASCII apostrophe and U+2019 freely and search tokenizers treat the two as
+# different characters, so one form keeps search and de-duplication consistent.
+# Guillemets are language punctuation, not a typographic variant: they are kept.
+_QUOTE_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+    }
+)
+# Invisible characters that only split words for search: zero-width space, word
+# joiner, BOM, soft hyphen. ZWNJ and ZWJ are kept: Persian and emoji need them.
+_INVISIBLE_RE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+# Any horizontal whitespace (NBSP, thin space, tab, ...), never a newline.
+_HSPACE_RE = re.compile(r"[^\S\n]+")
+WORD_RE = re.compile(r"\w+")
+# Scripts written without spaces, where a \w+ run is a whole phrase.
+_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def normalise_line(line: str) -> str:
+    line = unicodedata.normalize("NFC", line)
+    line = _INVISIBLE_RE.sub("", line).translate(_QUOTE_MAP)
+    return _HSPACE_RE.sub(" ", line).strip()
+
+
+def normalise_body_text(text: str) -> str:
+    """Canonical body form: NFC, straight quotes, single spaces, ``\\n\\n`` between paragraphs.
+
+    Every line break marks a paragraph boundary: trafilatura emits one paragraph per
+    line and scraped text keeps one block per line, so re-flowing lines would merge
+    paragraphs. Within a paragraph any run of whitespace becomes one space; empty
+    paragraphs are dropped. Curly quotes and apostrophes become ``'`` and ``"``
+    (see ``_QUOTE_MAP`` for why); invisible zero-width characters are removed.
+    """
+    lines = (normalise_line(line) for line in text.splitlines())
+    return "\n\n".join(line for line in lines if line)
+
+
+def word_count(text: str) -> int:
+    """Number of words, counting CJK script at two characters per word.
+
+    ``\\w+`` runs alone would count a whole Japanese sentence as one word.
+    """
+    count = 0
+    for token in WORD_RE.findall(text):
+        cjk = len(_CJK_RE.findall(token))
+        if cjk:
+            count += (cjk + 1) // 2 + (1 if len(token) > cjk else 0)
+        else:
+            count += 1
+    return count
+
+
+def comparison_key(text: str) -> str:
+    """Comparison key: lower-cased words only, so punctuation and case never matter."""
+    return " ".join(WORD_RE.findall(text.casefold()))
+
+
+# Control characters (Unicode category Cc: C0 and C1) other than the white-space
+# ones (\t \n \v \f \r), and the replacement character.
+_BINARY_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
+def reject_unusable(raw: str, kind: str) -> None:
+    """Raise :class:`ExtractionError` for empty or binary input, saying which."""
+    if not raw or not raw.strip():
+        raise ExtractionError(f"empty {kind} input")
+    sample = raw[:20_000]
+    # Binary decoded as text shows up as NULs, C0/C1 control characters and U+FFFD.
+    bad = len(_BINARY_RE.findall(sample))
+    if "\x00" in sample or bad > 0.02 * len(sample):
+        raise ExtractionError(
+            f"{kind} input looks binary: {bad} control or replacement characters "
+            f"in its first {len(sample)}"
+        )
