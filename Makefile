@@ -4,21 +4,32 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+# `make up CLUSTER=3`: the three-node rehearsal (deploy/local/cluster.sh)
+# instead of the single-node stack.
+CLUSTER ?= 1
 
-.PHONY: help install up down status run stop-services test test-unit lint format typecheck \
-        schemas eval bench clean-stack
+.PHONY: help install up down status run stop-services test test-unit test-cluster lint \
+        format typecheck schemas eval eval-entities eval-stories eval-search bench \
+        helm-tools helm-check clean-stack
 
 help:
 	@echo "make run      start everything, load the sample articles, print the UI address"
-	@echo "make test     install what is missing, start the stack, run all tests"
+	@echo "make test     install what is missing, start the stack, lint, type-check, run all tests"
 	@echo "make down     stop the services and the stack"
-	@echo "make up / status / install / lint / schemas / eval / bench"
+	@echo "make up [CLUSTER=3] / status / install / lint / schemas / bench"
+	@echo "make eval / eval-entities / eval-stories / eval-search   quality figures"
 
 install:
 	@bash deploy/local/install.sh
 
 up: install
+ifeq ($(CLUSTER),1)
 	@bash deploy/local/stack.sh up
+else ifeq ($(CLUSTER),3)
+	@bash deploy/local/cluster.sh up
+else
+	$(error CLUSTER must be 1 or 3)
+endif
 
 status:
 	@bash deploy/local/stack.sh status || true
@@ -38,9 +49,12 @@ stop-services:
 
 down: stop-services
 	@bash deploy/local/stack.sh down
+	@if [[ -f deploy/local/cluster.sh ]]; then bash deploy/local/cluster.sh down >/dev/null 2>&1 || true; fi
 
-# The test command (README, .ci/run): unit and integration tests on the real stack.
-test: up
+# The test command (README, .ci/run): lint and types first (cheap, and a
+# failure there is a failure), then unit, integration, fault, security,
+# cluster and chart tests on the real servers.
+test: up lint helm-tools
 	@$(BIN)/pytest -q -ra
 
 test-unit: install
@@ -64,9 +78,25 @@ schemas: install
 eval: install
 	@$(PY) bench/eval_cleaning.py
 
+eval-entities: up
+	@$(PY) bench/eval_entities.py
+
+eval-stories: install
+	@$(PY) bench/eval_stories.py
+
+eval-search: up
+	@$(PY) bench/eval_search.py
+
 # Throughput, latency, scaling, search and memory on the real local stack.
 bench: up
 	@$(PY) bench/run_bench.py
+
+# Pinned helm, kubeconform and schemas for the chart tests (cached like the jars).
+helm-tools: install
+	@bash deploy/helm/tools.sh
+
+helm-check: helm-tools
+	@$(BIN)/pytest -q tests/deploy
 
 clean-stack: down
 	rm -rf .stack/kafka/data .stack/elasticsearch/data .stack/redis

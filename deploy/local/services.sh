@@ -22,6 +22,8 @@ SEARCH_PORT="${NEWSFLOW_SEARCH_PORT:-$SEARCH_PORT}"
 CLEANING_WORKERS="${CLEANING_WORKERS:-1}"
 ENTITIES_WORKERS="${ENTITIES_WORKERS:-1}"
 INDEXER_WORKERS="${INDEXER_WORKERS:-1}"
+MATCHER_WORKERS="${MATCHER_WORKERS:-1}"
+WEBHOOKS_WORKERS="${WEBHOOKS_WORKERS:-1}"
 mkdir -p "$run_dir" "$log_dir"
 
 # A local API key, made once, so that `make run` works with no configuration.
@@ -69,11 +71,13 @@ start() {
   start_one poller "http://127.0.0.1:$POLLER_PORT/healthz" \
     "$newsflow" poller --web-port "$POLLER_PORT"
   local stage count i port base
-  for stage in cleaning entities indexer; do
+  for stage in cleaning entities indexer matcher webhooks; do
     case "$stage" in
       cleaning) count=$CLEANING_WORKERS; base=$CLEANING_PORT ;;
       entities) count=$ENTITIES_WORKERS; base=$ENTITIES_PORT ;;
       indexer) count=$INDEXER_WORKERS; base=$INDEXER_PORT ;;
+      matcher) count=$MATCHER_WORKERS; base=$MATCHER_PORT ;;
+      webhooks) count=$WEBHOOKS_WORKERS; base=$WEBHOOKS_PORT ;;
     esac
     # Worker n of a stage: its port in the table + 10 * (n - 1).
     for ((i = 1; i <= count; i++)); do
@@ -86,7 +90,7 @@ start() {
 
 stop() {
   local pidfile pid
-  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*}.pid; do
+  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*,matcher-*,webhooks-*}.pid; do
     [[ -f "$pidfile" ]] || continue
     if pid_alive "$pidfile"; then
       pid="$(cat "$pidfile")"
@@ -101,7 +105,7 @@ stop() {
 
 status() {
   local pidfile
-  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*}.pid; do
+  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*,matcher-*,webhooks-*}.pid; do
     [[ -f "$pidfile" ]] || continue
     if pid_alive "$pidfile"; then echo "$(basename "$pidfile" .pid)  up  pid $(cat "$pidfile")"
     else echo "$(basename "$pidfile" .pid)  down"; fi

@@ -15,6 +15,7 @@ from services.console.ops_cli import dlq_app, reindex, replay, status
 from services.entities.cli import entities
 from services.feeds.cli import sources_app
 from services.ingestion.cli import import_articles
+from services.subscriptions.cli import subscriptions_app
 
 app = typer.Typer(
     help="Newsflow: a news pipeline over Kafka, Elasticsearch and Redis.",
@@ -26,6 +27,7 @@ schemas_app = typer.Typer(help="JSON Schemas of the topic contracts.", no_args_i
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(sources_app, name="sources")
+app.add_typer(subscriptions_app, name="subscriptions")
 # Operating the pipeline (shared/ops): status, replay, reindex, dead letters.
 app.add_typer(dlq_app, name="dlq")
 app.command()(status)
@@ -41,6 +43,8 @@ class StageName(StrEnum):
     cleaning = "cleaning"
     entities = "entities"
     indexer = "indexer"
+    matcher = "matcher"
+    webhooks = "webhooks"
 
 
 class ApiName(StrEnum):
@@ -66,8 +70,12 @@ def worker(
         from services.cleaning.stage import CLEANING as definition
     elif stage is StageName.entities:
         from services.entities.stage import ENTITIES as definition
-    else:
+    elif stage is StageName.indexer:
         from services.indexer.stage import INDEXER as definition
+    elif stage is StageName.matcher:
+        from services.subscriptions.stage import MATCHER as definition
+    else:
+        from services.subscriptions.stage import WEBHOOKS as definition
     run_stage(definition, web_port)
 
 

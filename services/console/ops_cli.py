@@ -25,6 +25,8 @@ class Stage(StrEnum):
     cleaning = "cleaning"
     entities = "entities"
     indexer = "indexer"
+    matcher = "matcher"
+    webhooks = "webhooks"
 
 
 def _settings() -> CommonSettings:

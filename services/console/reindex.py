@@ -25,6 +25,13 @@ while this runs. Nothing written meanwhile is lost:
 
 The old index is kept (roll back by pointing the alias at it again) unless
 ``--delete-old``.
+
+A template change rolls out this way: the new index is created from the
+current template (new mappings and analysers), and every copied document is
+put in the current shape on the way (``upgrade_document``: fields derived at
+index time, such as the per-language copies of title and body, are computed
+again; fields the mapping dropped are left out), so the new index holds what
+the indexer would write today.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from shared.contracts.index import (
     index_template,
     index_version,
     template_name,
+    upgrade_document,
 )
 
 # How far before a pass's start the next pass looks again: covers the clock of
@@ -106,7 +114,7 @@ def settle_operation(
     where the new index has no newer version, guarded against a concurrent
     write by the indexer (create / compare-and-set on seq_no)."""
     if current is None or not current.get("found"):
-        return [{"create": {"_index": new, "_id": hit["_id"]}}, hit["_source"]]
+        return [{"create": {"_index": new, "_id": hit["_id"]}}, upgrade_document(hit["_source"])]
     old_stamp, new_stamp = _stamp(hit["_source"]), _stamp(current.get("_source"))
     if old_stamp is None or (new_stamp is not None and new_stamp >= old_stamp):
         return []
@@ -119,7 +127,7 @@ def settle_operation(
                 "if_primary_term": current["_primary_term"],
             }
         },
-        hit["_source"],
+        upgrade_document(hit["_source"]),
     ]
 
 
@@ -174,7 +182,7 @@ def _copy(es: Any, old: str, new: str, query: dict[str, Any], size: int) -> int:
     for hits in _pages(es, old, query, size):
         ops: list[dict[str, Any]] = []
         for hit in hits:
-            ops += [{"index": {"_index": new, "_id": hit["_id"]}}, hit["_source"]]
+            ops += [{"index": {"_index": new, "_id": hit["_id"]}}, upgrade_document(hit["_source"])]
         copied += _bulk(es, ops, tolerate_conflicts=False)
     return copied
 

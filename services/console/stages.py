@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.contracts.topics import CLEAN, ENRICHED, RAW, TopicSpec
+from shared.contracts.topics import CLEAN, ENRICHED, INDEXED, MATCHED, RAW, TopicSpec
 from shared.runtime.stage import group_name
 
 
@@ -44,4 +44,6 @@ STAGES: dict[str, StageSpec] = {
     "cleaning": StageSpec("cleaning", RAW),
     "entities": StageSpec("entities", CLEAN),
     "indexer": StageSpec("indexer", ENRICHED),
+    "matcher": StageSpec("matcher", INDEXED),
+    "webhooks": StageSpec("webhooks", MATCHED),
 }

@@ -21,6 +21,7 @@ from shared.contracts.models import (
     EntityV1,
     IndexedArticleV1,
     RawArticleV1,
+    SubscriptionMatchV1,
 )
 from shared.contracts.topics import TOPICS
 
@@ -104,12 +105,24 @@ def examples() -> dict[str, BaseModel]:
         value=b"not json",
     )
     dead = dead.model_copy(update={"failed_at": _T0})
+    matched = SubscriptionMatchV1(
+        subscription_id="3f2a9c1e5b7d4a60",
+        article_id=_ID,
+        title=raw.title,
+        url=raw.url,
+        source=raw.source,
+        language="en",
+        published_at=_T0,
+        indexed_at=_T0,
+        matched_at=_T0,
+    )
     by_model = {
         RawArticleV1: raw,
         CleanArticleV1: clean,
         EnrichedArticleV1: enriched,
         IndexedArticleV1: indexed,
         DeadLetterV1: dead,
+        SubscriptionMatchV1: matched,
     }
     return {t.name: by_model[t.value_model] for t in TOPICS}
 

@@ -17,6 +17,7 @@ from shared.contracts.models import (
     EnrichedArticleV1,
     IndexedArticleV1,
     RawArticleV1,
+    SubscriptionMatchV1,
 )
 
 DEFAULT_PARTITIONS = 6
@@ -76,7 +77,8 @@ INDEXED = TopicSpec(
     value_model=IndexedArticleV1,
     description="One notice per article made searchable, for subscribers.",
     producers=("indexer",),
-    consumers=(),
+    consumers=("matcher",),
+    dlq="articles.indexed.dlq",
 )
 RAW_DLQ = TopicSpec(
     name="articles.raw.dlq",
@@ -103,5 +105,45 @@ ENRICHED_DLQ = TopicSpec(
     config=_DLQ_CONFIG,
 )
 
-TOPICS: tuple[TopicSpec, ...] = (RAW, CLEAN, ENRICHED, INDEXED, RAW_DLQ, CLEAN_DLQ, ENRICHED_DLQ)
+INDEXED_DLQ = TopicSpec(
+    name="articles.indexed.dlq",
+    value_model=DeadLetterV1,
+    description="Messages of articles.indexed the subscription matcher could not process.",
+    producers=("matcher",),
+    consumers=("operators",),
+    config=_DLQ_CONFIG,
+)
+MATCHED = TopicSpec(
+    name="subscriptions.matched",
+    value_model=SubscriptionMatchV1,
+    description="One record per new article matching a subscription (a saved search), "
+    "at most once per subscription and article; webhooks and Atom feeds are fed from it.",
+    producers=("matcher",),
+    consumers=("webhooks",),
+    key="subscription_id",
+    dlq="subscriptions.matched.dlq",
+)
+MATCHED_DLQ = TopicSpec(
+    name="subscriptions.matched.dlq",
+    value_model=DeadLetterV1,
+    description="Matches the webhook worker could not deliver (after its last try, or "
+    "undecodable), with the reason.",
+    producers=("webhooks",),
+    consumers=("operators",),
+    key="subscription_id",
+    config=_DLQ_CONFIG,
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    RAW,
+    CLEAN,
+    ENRICHED,
+    INDEXED,
+    RAW_DLQ,
+    CLEAN_DLQ,
+    ENRICHED_DLQ,
+    INDEXED_DLQ,
+    MATCHED,
+    MATCHED_DLQ,
+)
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in TOPICS}

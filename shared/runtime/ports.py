@@ -20,6 +20,9 @@ PORTS: Final[dict[str, int]] = {
     "entities": 6102,
     "indexer": 6103,
     "poller": 6104,
+    "matcher": 6105,
+    "webhooks": 6106,
+    "stories": 6107,
 }
 
 # Workers of one stage on one host are spaced by this much.

@@ -27,7 +27,8 @@ sink = app.topic(f"{ns}echo.out", key_serializer="raw", value_serializer="raw")
 
 @app.agent(source)
 async def echo(stream: faust.StreamT) -> None:
-    async for batch in stream.take_events(10, within=0.2):
+    # take_events exists on faust-streaming's Stream but not on its StreamT protocol.
+    async for batch in stream.take_events(10, within=0.2):  # type: ignore[attr-defined]
         for event in batch:
             article = RawArticleV1.model_validate_json(event.value)
             marked = article.model_copy(update={"title": f"echo: {article.title}"})

@@ -24,6 +24,11 @@ MAX_LINES = 500
 PUBLIC: dict[str, str] = {
     "services.ingestion.core": "accepting articles without HTTP: the feed poller builds on it",
     "services.feeds.api": "the /v1/sources routes, mounted by the ingestion HTTP API",
+    "services.search.models": "the search request: a subscription saves one",
+    "services.search.query": "the query builder: a subscription matches what a search lists",
+    "services.search.limits": "query cost rules, applied to saved searches too",
+    "services.subscriptions.api": "the /v1/subscriptions routes, mounted by the search API",
+    "services.subscriptions.settings": "the settings of those routes",
 }
 
 
