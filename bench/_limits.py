@@ -25,13 +25,12 @@ from typing import Any
 
 import orjson
 from _corpus import BenchArticle
-from spacy.language import Language
 
 from services.cleaning.extract import ExtractionError
 from services.cleaning.settings import CleaningSettings
 from services.cleaning.stage import Limits as CleaningLimits
 from services.cleaning.stage import clean_article
-from services.entities import stage as entities_stage
+from services.entities.enrich import enrich_batch, ner_text
 from services.entities.extract import (
     LINE_BREAKS_COMPONENT,
     extract_entities,
@@ -40,15 +39,14 @@ from services.entities.extract import (
 from services.entities.normalize import (
     Entity,
     Mention,
-    NormalisedMention,
     merge_entities,
     normalise_mentions,
 )
+from services.entities.pipelines import PipelineSet, model_label
+from services.entities.resolve import Resolver
 from services.entities.settings import EntitySettings
-from services.entities.stage import enrich_batch, model_label, ner_text
 from shared.contracts.index import to_document
 from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, RawArticleV1
-from shared.runtime.stage import Item
 
 
 @dataclass
@@ -208,30 +206,25 @@ def measure_overheads(
             lambda: [CleanArticleV1.model_validate(orjson.loads(b)) for b in clean_json], n
         ),
     }
-    items = [
-        Item(value=c, key=c.article_id.encode(), topic="bench", partition=0, offset=i, raw=b"")
-        for i, c in enumerate(cleaned)
-    ]
-    precomputed: list[tuple[list[NormalisedMention], list[Entity]]] = [
-        ([], list(e)) for e in entities
-    ]
-
-    def found_already(
-        nlp: Language, texts: Sequence[str], batch_size: int = 32
-    ) -> list[tuple[list[NormalisedMention], list[Entity]]]:
-        return precomputed[: len(texts)]
-
-    real = entities_stage.extract_entities
-    # The handler's own work without NER: hand it the entities already found.
-    entities_stage.extract_entities = found_already
-    try:
-        results: list[Any] = []
-        costs["enrich_build_without_ner"] = _per_article_ms(
-            lambda: results.extend(enrich_batch(None, items, settings, "bench")), n
-        )
-    finally:
-        entities_stage.extract_entities = real
-    enriched: list[EnrichedArticleV1] = [r.outputs[0].value for r in results]
+    # The whole entities step as the stage runs it (NER per language, filters,
+    # resolution), beside the bare model measured above.
+    pipelines = PipelineSet()
+    pipelines.preload()
+    resolver = Resolver()
+    results: list[Any] = []
+    costs["enrich_step_with_ner"] = _per_article_ms(
+        lambda: results.extend(
+            enrich_batch(
+                cleaned,
+                pipelines,
+                resolver,
+                max_ner_chars=settings.max_ner_chars,
+                batch_size=settings.batch_size,
+            )
+        ),
+        n,
+    )
+    enriched: list[EnrichedArticleV1] = [r.article for r in results]
     enriched_json = [e.model_dump_json().encode() for e in enriched]
     costs["enriched_serialise"] = _per_article_ms(
         lambda: [e.model_dump_json().encode() for e in enriched], n

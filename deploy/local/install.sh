@@ -10,7 +10,8 @@ VENV="${NEWSFLOW_VENV:-$repo/.venv}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-apt_packages=(redis-server redis-tools unzip curl chromium procps)
+# libicu-dev + pkg-config: PyICU (under rigour) builds from source against ICU.
+apt_packages=(redis-server redis-tools unzip curl chromium procps libicu-dev pkg-config)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

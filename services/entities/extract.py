@@ -26,7 +26,7 @@ Nothing here is loaded at import time; callers load the pipeline once per proces
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 import numpy
@@ -64,7 +64,17 @@ LINE_BREAKS_COMPONENT = "newsflow_line_breaks"
 # Components of en_core_web_sm that NER does not read (see the module docstring).
 # Excluded, not disabled, so their weights are never loaded. Names absent from
 # another model are ignored by spacy.load.
-_NOT_NEEDED_BY_NER = ("tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer")
+# The French and Spanish pipelines have a "morphologizer" instead of a "tagger".
+_NOT_NEEDED_BY_NER = (
+    "tok2vec",
+    "tagger",
+    "morphologizer",
+    "parser",
+    "senter",
+    "attribute_ruler",
+    "lemmatizer",
+    "trainable_lemmatizer",
+)
 
 
 @Language.component(LINE_BREAKS_COMPONENT)
@@ -124,9 +134,15 @@ def model_id(nlp: Language) -> str:
 
 
 def extract_mentions(
-    nlp: Language, texts: Sequence[str], batch_size: int = 32
+    nlp: Language,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    label_map: Mapping[str, str] | None = None,
 ) -> list[list[Mention]]:
     """Raw NER mentions of each text, in document order, one list per text.
+
+    ``label_map`` renames the model's labels (WikiNER's PER -> PERSON) so that the
+    rules downstream see one label set whatever the language.
 
     Texts longer than ``nlp.max_length`` (1,000,000 characters by default) are cut to
     that length rather than raising: an "article" that long is a scraping accident,
@@ -134,9 +150,13 @@ def extract_mentions(
     keeps a prefix.
     """
     limit = nlp.max_length
+    rename = label_map or {}
     docs = nlp.pipe((text[:limit] for text in texts), batch_size=batch_size)
     return [
-        [Mention(ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents]
+        [
+            Mention(ent.text, rename.get(ent.label_, ent.label_), ent.start_char, ent.end_char)
+            for ent in doc.ents
+        ]
         for doc in docs
     ]
 

@@ -26,32 +26,17 @@ Decisions (each one is applied the same way to every article):
   lose it too; every mention of them loses it the same way, so they still merge.
 * **Leading "the".** Lower-case "the " is dropped ("the Kremlin" -> "Kremlin",
   "the United States" -> "United States"), because mid-sentence it is grammar, not
-  part of the name. Capitalised "The " is kept in the surface text, because it is
+  part of the name; so are the French and Spanish articles the WikiNER models
+  include ("la France", "l'Élysée"). Capitalised "The " is kept in the surface text, because it is
   often part of the name ("The Hague", "The New York Times"); it is dropped from the
   *canonical* name only when the same name also appears without it in the article
   (sentence-initial "The United States ..." then merges with "United States").
 * **Garbage.** Mentions are dropped when, after cleaning, they are empty, a single
   character, contain no letter or digit, or are a bare number (digits and separators
   only) with any label other than DATE ("27" share counters, "0" comment counters).
-* **Short forms.** A single-token mention resolves to the unique full PERSON name of
-  the article (two tokens or more, labelled PERSON at least once) that it starts or
-  ends: "Putin" -> "Vladimir Putin", "Kim" -> "Kim Jong-un". PERSON mentions may match
-  the first or the last token (given name or surname, and East Asian family names come
-  first); mentions the model labelled otherwise (ORG, GPE, ...) may only match the
-  last token, since on news text the model often tags a lone surname ("Trump",
-  "Sondland") as ORG/GPE, whereas a first-token match ("Apple" vs a mislabelled
-  PERSON "Apple Watches") is usually the model's error in the other direction. A
-  resolved mention takes the PERSON label. If two full names qualify the mention is
-  left alone. Other labels are never resolved by prefix or suffix, so "Korea" stays
-  "Korea" even when "North Korea" appears.
-* **Acronyms.** An all-capitals ORG/GPE/NORP/LOC/FAC mention ("NATO", "U.N.")
-  resolves to the unique multi-word ORG/GPE/LOC/FAC/NORP name of the article whose
-  initials spell it ("North Atlantic Treaty Organization").
-* **Variants.** Mentions whose names differ only by case, or by hyphen versus space
-  ("Kim Jong-un" / "Kim Jong Un": romanised Korean and Chinese given names are
-  written both ways; "kyiv" / "Kyiv"), share one canonical name: the most frequent
-  variant; on a tie, names prefer a capitalised variant and values (numbers, dates)
-  a lower-case one. Acronyms keep their case ("US" is not "Us").
+* **Resolution.** Names of one entity in the article (spelling variants, a
+  surname beside the full name, an acronym beside its expansion) share one
+  canonical name: :mod:`services.entities.inarticle` says how.
 * **Labels.** An entity's label is the most frequent label of its mentions (after
   short-form resolution relabelled surnames as PERSON). Ties go to the more specific
   label in :data:`_LABEL_PRIORITY` (PERSON first).
@@ -66,6 +51,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final
+
+from services.entities.inarticle import resolve_names
 
 __all__ = [
     "GROUPS",
@@ -118,36 +105,19 @@ _LABEL_PRIORITY: Final[tuple[str, ...]] = (
     "CARDINAL",
 )
 
-# Labels whose lone-surname mentions may be resolved to a full PERSON name (see the
-# module docstring). NORP is left out: its single tokens are demonyms and parties
-# ("Russian", "Democrats"), which must not become people.
-_SURNAME_MISLABELS: Final = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"})
-_ACRONYM_LABELS: Final = frozenset({"ORG", "GPE", "LOC", "FAC", "NORP"})
-# Labels of values rather than names: their capitalised variants are sentence-initial.
-_VALUE_LABELS: Final = frozenset(
-    {"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"}
-)
-
 # Punctuation kept at the edges of a span because it belongs to the entity.
 _KEEP_EDGE: Final = frozenset("%#@&")
 # Honorifics the model occasionally includes in PERSON spans; never part of the name.
 # No "^": these are used with Pattern.match(text, pos), which anchors at pos itself
 # (a "^" would only match at the real start of the string).
 _HONORIFIC = re.compile(r"(?:Mr|Mrs|Ms|Mx|Dr|Prof)\.?\s+(?=\S)")
-_LEADING_THE = re.compile(r"the\s+(?=\S)")
+# Lower-case articles: English, and the French and Spanish ones the WikiNER
+# models include in spans ("la France", "l'Élysée", "el Gobierno").
+_LEADING_THE = re.compile(r"(?:(?:the|le|la|les|el|los|las)\s+|l['\u2019])(?=\S)")
 _POSSESSIVE = re.compile(r"['\u2019][sS]$")
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _WHITESPACE = re.compile(r"\s+")
 _BARE_NUMBER = re.compile(r"^[\d\s.,]+$")
-_HYPHENS = re.compile(r"[-\u2010-\u2013]")  # hyphen-minus, hyphens, figure and en dash
-# Words skipped when reading the initials of a name: function words ("Bank of
-# England" -> BE) and legal suffixes ("Apple, Inc." must not spell "AI").
-_ACRONYM_STOPWORDS: Final = frozenset(
-    {"of", "the", "and", "for", "de", "du", "des", "la", "&"}
-    | {"inc", "corp", "co", "ltd", "llc", "plc"}
-)
-# Hyphenated parts count as words for initials ("United States-Ukraine" is USU).
-_WORD_SPLIT = re.compile(r"[\s\-\u2010-\u2013]+")
 
 
 def group_for(label: str) -> str:
@@ -266,51 +236,6 @@ def _is_garbage(text: str, label: str) -> bool:
     return label != "DATE" and _BARE_NUMBER.match(text) is not None
 
 
-def _variant_key(name: str) -> str:
-    """Key under which spelling variants of one name collide (case, hyphen vs space).
-
-    An acronym keeps its case: "US" is not "Us", "WHO" is not "Who".
-    """
-    if _acronym(name) is not None:
-        return name
-    return " ".join(_HYPHENS.sub(" ", name).casefold().split())
-
-
-def _pick_variant(
-    counts: Counter[str], first_seen: Mapping[str, int], prefer_capitals: bool
-) -> str:
-    """Representative of a set of variants: the most frequent, then by capitalisation.
-
-    Frequency comes first because a sentence-initial capital is noise ("One" vs
-    "one"). On a tie, names prefer the capitalised variant ("Kyiv" over "kyiv") and
-    values (numbers, dates) the lower-case one; then the earliest variant wins.
-    """
-
-    def rank(name: str) -> tuple[int, bool, int]:
-        capitalised = name[:1].isupper()
-        return (-counts[name], capitalised != prefer_capitals, first_seen[name])
-
-    return min(counts, key=rank)
-
-
-def _initials(name: str) -> str:
-    """Upper-case initials of a multi-word name, skipping function words.
-
-    Hyphenated parts count as words, so "United States-Ukraine" spells USU, not US.
-    """
-    words = (w.strip(".,") for w in _WORD_SPLIT.split(name))
-    kept = [w for w in words if w and w.casefold() not in _ACRONYM_STOPWORDS]
-    return "".join(w[0] for w in kept if w[:1].isalpha()).upper()
-
-
-def _acronym(name: str) -> str | None:
-    """The letters of an all-capitals acronym ("NATO", "U.N."), else ``None``."""
-    letters = name.replace(".", "")
-    if 2 <= len(letters) <= 6 and letters.isalpha() and letters.isupper() and " " not in name:
-        return letters
-    return None
-
-
 def normalise_mentions(mentions: list[Mention]) -> list[NormalisedMention]:
     """Clean, filter and resolve the mentions of one article.
 
@@ -330,90 +255,12 @@ def normalise_mentions(mentions: list[Mention]) -> list[NormalisedMention]:
             NormalisedMention(text, text, mention.label, group_for(mention.label), start, end)
         )
 
-    canonical = _resolve_variants(cleaned)
-    canonical = _resolve_person_short_forms(canonical)
-    canonical = _resolve_acronyms(canonical)
+    canonical = resolve_names([(m.text, m.label) for m in cleaned])
 
     resolved: list[NormalisedMention] = []
     for item, (name, label) in zip(cleaned, canonical, strict=True):
         resolved.append(replace(item, canonical=name, label=label, group=group_for(label)))
     return resolved
-
-
-def _resolve_variants(mentions: Sequence[NormalisedMention]) -> list[tuple[str, str]]:
-    """First pass: drop a redundant capitalised "The" and unify spelling variants.
-
-    Returns ``(canonical, label)`` per mention, in the order of ``mentions``.
-    """
-    keys = {_variant_key(m.text) for m in mentions}
-    names: list[str] = []
-    for mention in mentions:
-        name = mention.text
-        if name.startswith("The ") and _variant_key(name[4:]) in keys:
-            name = name[4:]
-        names.append(name)
-
-    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    value_votes: Counter[str] = Counter()
-    first_seen: dict[str, int] = {}
-    for index, (name, mention) in enumerate(zip(names, mentions, strict=True)):
-        key = _variant_key(name)
-        counts[key][name] += 1
-        value_votes[key] += 1 if mention.label in _VALUE_LABELS else -1
-        first_seen.setdefault(name, index)
-    chosen = {
-        key: _pick_variant(variants, first_seen, prefer_capitals=value_votes[key] < 0)
-        for key, variants in counts.items()
-    }
-    return [
-        (chosen[_variant_key(name)], mention.label)
-        for name, mention in zip(names, mentions, strict=True)
-    ]
-
-
-def _resolve_person_short_forms(canonical: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Second pass: expand lone given names and surnames to the article's full PERSON name."""
-    # Full names: two tokens or more, labelled PERSON at least once in the article.
-    full_names = sorted(
-        {name for name, label in canonical if label == "PERSON" and len(name.split()) >= 2}
-    )
-    by_first: defaultdict[str, set[str]] = defaultdict(set)
-    by_last: defaultdict[str, set[str]] = defaultdict(set)
-    for name in full_names:
-        tokens = name.split()
-        by_first[tokens[0]].add(name)
-        by_last[tokens[-1]].add(name)
-
-    out: list[tuple[str, str]] = []
-    for name, label in canonical:
-        candidates: set[str] = set()
-        if " " not in name and name[:1].isupper():
-            if label == "PERSON":
-                candidates = by_first.get(name, set()) | by_last.get(name, set())
-            elif label in _SURNAME_MISLABELS:
-                candidates = set(by_last.get(name, set()))
-        if len(candidates) == 1:
-            out.append((candidates.pop(), "PERSON"))
-        else:
-            out.append((name, label))
-    return out
-
-
-def _resolve_acronyms(canonical: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Third pass: expand an acronym to the unique article name whose initials spell it."""
-    expansions: defaultdict[str, set[str]] = defaultdict(set)
-    for name, label in canonical:
-        if label in _ACRONYM_LABELS and len(name.split()) >= 2:
-            initials = _initials(name)
-            if len(initials) >= 2:
-                expansions[initials].add(name)
-
-    out: list[tuple[str, str]] = []
-    for name, label in canonical:
-        letters = _acronym(name) if label in _ACRONYM_LABELS else None
-        candidates = expansions.get(letters, set()) if letters else set()
-        out.append((next(iter(candidates)), label) if len(candidates) == 1 else (name, label))
-    return out
 
 
 def _vote_label(labels: Sequence[str]) -> str:

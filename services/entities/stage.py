@@ -1,80 +1,61 @@
 """Entities stage: ``articles.clean`` -> ``articles.enriched``.
 
-spaCy runs over a whole batch taken from the stream (``nlp.pipe``), with only
-the components NER needs; the model is loaded once per process, at start.
+The logic lives in :mod:`services.entities.enrich` (plain functions over a
+batch); this module adapts it to the stream. NER is routed by the article's
+language to the spaCy pipeline of that language (English, French), loaded
+once per process at start; an article in a language without a model gets no
+entities and says so (``entities_status``), never fragments from the wrong
+model. Names resolve to one entity across articles through the process's
+:class:`~services.entities.resolve.Resolver` (in memory for now: each worker
+learns from what it reads; a registry shared by all workers is the next step,
+see the issue notes).
 """
 
 from __future__ import annotations
 
 import asyncio
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from services.entities.extract import extract_entities, load_pipeline
+from services.entities.enrich import enrich_batch
+from services.entities.pipelines import PipelineSet
+from services.entities.resolve import Resolver
 from services.entities.settings import EntitySettings
-from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, EntityV1
+from shared.contracts.models import CleanArticleV1
 from shared.contracts.topics import CLEAN, ENRICHED
 from shared.runtime.stage import BatchHandler, Item, Output, Result, StageDefinition
 
 
-def model_label(model: str) -> str:
-    """'<package>==<version>', recorded on every enriched article."""
-    dist = model.replace("_", "-")
-    try:
-        return f"{dist}=={version(dist)}"
-    except PackageNotFoundError:
-        return model
-
-
-def ner_text(article: CleanArticleV1, max_chars: int) -> str:
-    """What NER reads: the body, then the related headlines, so offsets below
-    len(body) point into the body. Very long bodies are cut for NER only: the
-    indexed text stays whole."""
-    parts = [article.text[:max_chars], *article.related]
-    return "\n\n".join(parts)
-
-
-def enrich_batch(
-    nlp: Any, items: list[Item[Any]], settings: EntitySettings, ner_model: str
+def enrich_items(
+    items: list[Item[Any]], pipelines: PipelineSet, resolver: Resolver, settings: EntitySettings
 ) -> list[Result]:
     articles: list[CleanArticleV1] = [item.value for item in items]
-    extracted = extract_entities(
-        nlp, [ner_text(a, settings.max_ner_chars) for a in articles], batch_size=settings.batch_size
+    enriched = enrich_batch(
+        articles,
+        pipelines,
+        resolver,
+        max_ner_chars=settings.max_ner_chars,
+        batch_size=settings.batch_size,
     )
-    results = []
-    for article, (_mentions, entities) in zip(articles, extracted, strict=True):
-        body_end = len(article.text)
-        enriched = EnrichedArticleV1(
-            **article.model_dump(),
-            entities=[
-                EntityV1(
-                    canonical=e.canonical,
-                    label=e.label,
-                    group=e.group,
-                    count=e.count,
-                    surface_forms=list(e.surface_forms),
-                    offsets=[(s, t) for s, t in e.offsets if t <= body_end],
-                )
-                for e in entities
-            ],
-            ner_model=ner_model,
+    return [
+        Result(
+            e.article.article_id,
+            outputs=[Output(e.article.article_id, e.article)],
+            status_detail={"entities": len(e.article.entities), "status": e.status},
         )
-        results.append(
-            Result(
-                article.article_id,
-                outputs=[Output(article.article_id, enriched)],
-                status_detail={"entities": len(entities)},
-            )
-        )
-    return results
+        for e in enriched
+    ]
 
 
 def make_handler(settings: EntitySettings) -> BatchHandler:
-    nlp = load_pipeline(settings.spacy_model)
-    ner_model = model_label(settings.spacy_model)
+    pipelines = PipelineSet()
+    pipelines.preload()  # at start, not on the first article of each language
+    resolver = Resolver()
+    # One batch at a time: the resolver learns from each article in order.
+    lock = asyncio.Lock()
 
     async def handle(items: list[Item[Any]]) -> list[Result]:
-        return await asyncio.to_thread(enrich_batch, nlp, items, settings, ner_model)
+        async with lock:
+            return await asyncio.to_thread(enrich_items, items, pipelines, resolver, settings)
 
     return handle
 

@@ -140,7 +140,19 @@ class CleanArticleV1(Contract):
 class EntityV1(Contract):
     """A named entity of one article, its mentions merged."""
 
-    canonical: NonEmpty = Field(description="Full name as resolved inside the article.")
+    canonical: NonEmpty = Field(
+        description="Display name: the registry's name of the entity, else as resolved "
+        "inside the article."
+    )
+    id: str | None = Field(
+        default=None,
+        pattern=r"^(Q\d+|ent_[0-9a-f]{16})$",
+        description="The entity across articles: a Wikidata id for countries and "
+        "territories, else 'ent_' + 16 hex. Added within v1 (optional).",
+    )
+    external_id: str | None = Field(
+        default=None, description="Wikidata id when known. Added within v1 (optional)."
+    )
     label: NonEmpty = Field(description="spaCy label, e.g. PERSON, ORG, GPE.")
     group: EntityGroup
     count: int = Field(ge=1)
@@ -157,7 +169,17 @@ class EnrichedArticleV1(CleanArticleV1):
     Produced by the entities stage; what the indexer writes to Elasticsearch."""
 
     entities: list[EntityV1] = Field(default_factory=list)
-    ner_model: str = Field(description="Model package and version that found the entities.")
+    ner_model: str = Field(
+        description="Model package and version that found the entities; 'none' when no "
+        "model read the article (see entities_status)."
+    )
+    entities_status: str | None = Field(
+        default=None,
+        pattern=r"^(ok|skipped|no_model:[a-z]{2,3})$",
+        description="'ok'; 'no_model:<lang>' for a language without an NER model (no "
+        "entities rather than fragments); 'skipped' when the language is unknown. "
+        "Added within v1 (optional).",
+    )
     enriched_at: datetime = Field(default_factory=utc_now)
 
 
