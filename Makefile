@@ -32,7 +32,8 @@ else
 endif
 
 status:
-	@bash deploy/local/stack.sh status || true
+	@if [[ "$(CLUSTER)" == 3 ]]; then bash deploy/local/cluster.sh status || true; \
+	 else bash deploy/local/stack.sh status || true; fi
 	@bash deploy/local/services.sh status
 
 run: up
@@ -56,6 +57,10 @@ down: stop-services
 # cluster and chart tests on the real servers.
 test: up lint helm-tools
 	@$(BIN)/pytest -q -ra
+
+# The fault tests of the three-node profile alone (they start and stop it).
+test-cluster: install
+	@$(BIN)/pytest -q -ra tests/cluster
 
 test-unit: install
 	@$(BIN)/pytest -q -m "not integration"

@@ -127,9 +127,18 @@ def topics_create() -> None:
     settings = CommonSettings()
     admin = admin_client(settings.kafka_servers)
     try:
-        for state in create_topics(admin, settings.namespace):
+        states = create_topics(
+            admin,
+            settings.namespace,
+            replication_factor=settings.topic_replication_factor,
+            min_insync_replicas=settings.topic_min_insync_replicas,
+        )
+        for state in states:
             verb = "created" if state.created else "exists "
-            typer.echo(f"{verb}  {state.name:<40} partitions={state.partitions}")
+            typer.echo(
+                f"{verb}  {state.name:<40} partitions={state.partitions} "
+                f"replicas={state.replication}"
+            )
     finally:
         admin.close()
 

@@ -315,7 +315,9 @@ def render_isr(
         else []
     )
     hidden = len(partitions) - len(shown)
-    if hidden:
+    if hidden and not shown:
+        lines.append(f"(all {hidden} partition{'s' * (hidden != 1)} fully in sync)")
+    elif hidden:
         lines.append(f"({hidden} more partition{'s' * (hidden != 1)} fully in sync)")
     return lines or ["(no partitions: the namespace's topics do not exist)"]
 

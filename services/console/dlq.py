@@ -355,6 +355,8 @@ class _Replay:
             else KafkaProducer(
                 bootstrap_servers=servers,
                 acks="all",
+                # kafka-python 3.0's idempotent producer fails every later send of a
+                # partition once the broker refused one record (tests/cluster).
                 enable_idempotence=False,
                 compression_type="gzip",
                 max_request_size=16_000_000,

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from services.console.cluster_health import ClusterView
+from services.console.cluster_health import take as take_cluster
 from services.console.stages import STAGES, StageSpec
 
 RATE_WINDOW_S = 60.0
@@ -418,10 +420,12 @@ class StatusReport:
     health: list[ServerHealth]
     rates: Rates
     at: datetime
+    # Every broker and Elasticsearch node, each partition's in-sync replicas.
+    cluster: ClusterView | None = None
 
     @property
     def healthy(self) -> bool:
-        return all(h.ok for h in self.health)
+        return all(h.ok for h in self.health) and (self.cluster is None or self.cluster.all_up)
 
 
 def take(
@@ -460,6 +464,7 @@ def take(
         samples.add(current)
         rates = rates_between(baseline, current)
     health = server_health(kafka_servers, es_url, redis_dsn, alias, admin)
+    cluster = take_cluster(admin, es_url, namespace, alias)
     if admin is not None:
         admin.close()
-    return StatusReport(stages, health, rates, datetime.fromtimestamp(now, UTC))
+    return StatusReport(stages, health, rates, datetime.fromtimestamp(now, UTC), cluster)

@@ -6,6 +6,7 @@ print. Heavy clients are imported inside the commands so that ``newsflow
 
 from __future__ import annotations
 
+import json
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +17,7 @@ import typer
 from services.console.stages import STAGES
 
 if TYPE_CHECKING:
+    from services.console.cluster_health import ClusterView
     from shared.runtime.settings import CommonSettings
 
 dlq_app = typer.Typer(help="Dead letters of a stage: list, show, replay.", no_args_is_help=True)
@@ -36,6 +38,20 @@ def _settings() -> CommonSettings:
 
 
 # ---------------------------------------------------------------- status
+def with_cluster(
+    out: str, cluster: ClusterView | None, namespace: str, json_output: bool, partitions: bool
+) -> str:
+    """The status output with the brokers, nodes and in-sync replicas added."""
+    from services.console.cluster_health import as_dict
+    from services.console.cluster_health import render as render_cluster
+
+    if cluster is None:
+        return out
+    if json_output:
+        return json.dumps({**json.loads(out), "cluster": as_dict(cluster)}, indent=2)
+    return out + "\n\n" + render_cluster(cluster, namespace, problems_only=not partitions)
+
+
 def status(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C.")] = False,
     every: Annotated[
@@ -78,6 +94,7 @@ def status(
                 report.at,
                 **({} if json_output else {"partitions": partitions}),
             )
+            out = with_cluster(out, report.cluster, settings.namespace, json_output, partitions)
             if not watch:
                 typer.echo(out)
                 raise typer.Exit(0 if report.healthy else 1)
@@ -175,6 +192,7 @@ def reindex(
             page_size=page_size,
             settle_s=settle_s,
             delete_old=delete_old,
+            replicas=settings.index_replicas,
             say=typer.echo,
         )
         typer.echo(report.render())

@@ -150,6 +150,9 @@ class Ingestor:
                 # later batch of that partition with OutOfOrderSequenceNumber, i.e.
                 # a 503 for good. Dedup by article_id downstream makes a repeated
                 # delivery harmless, which is all idempotence bought here.
+                # Re-checked on Kafka 4.1 / aiokafka 0.14 (tests/cluster): the
+                # duplicates a broker failover leaves come from the client re-sending
+                # after SEND_TIMEOUT_S, which idempotence would not remove either.
                 enable_idempotence=False,
                 max_request_size=self.settings.max_body_bytes + 100_000,
                 request_timeout_ms=10_000,

@@ -66,6 +66,12 @@ def build_app(stage: StageDefinition, settings: WorkerSettings, web_port: int) -
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # acks=all: acknowledged once every in-sync replica has it
+        # (min.insync.replicas=2 on a cluster). Not idempotent: faust-streaming
+        # offers it only with processing_guarantee=exactly_once (avoided, see
+        # DESIGN.md), and aiokafka's idempotent producer wedges a partition after
+        # one refused batch; outputs are keyed by article_id, so the duplicates
+        # of a retried batch are harmless.
         producer_acks=-1,
         producer_max_request_size=8_000_000,
         consumer_max_fetch_size=8_000_000,
