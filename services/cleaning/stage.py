@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from services.cleaning.extract import ExtractionError, clean, fingerprint, word_count
 from services.cleaning.settings import CleaningSettings
 from shared.contracts.models import CleanArticleV1, RawArticleV1
+from shared.contracts.sanity import strip_bidi_controls
 from shared.contracts.topics import CLEAN, RAW
 from shared.runtime.stage import BatchHandler, Item, Output, Result, StageDefinition
 from shared.runtime.time_budget import ChildFailed, TimeBoundRunner, TimeBudgetExceeded
@@ -49,7 +50,10 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
     body = extracted.text[: limits.max_body_chars]
     if not body.strip():
         raise ExtractionError("no article text left after removing boilerplate")
-    authors = [raw.author] if raw.author else extracted.authors
+    # A page's own title and byline get the same invisible-character rule as
+    # the hints a caller sends (shared.contracts.sanity).
+    authors = [raw.author] if raw.author else _visible(extracted.authors)
+    title = raw.title or _visible_or_none(extracted.title)
     return CleanArticleV1(
         article_id=raw.article_id,
         url=raw.url,
@@ -59,12 +63,12 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
         source=extracted.site_domain or raw.source,
         # The caller's hints (an editor, a feed) are more reliable than what a
         # page's markup claims about itself, so they win when given.
-        title=raw.title or extracted.title,
+        title=title,
         text=body,
         authors=authors,
         published_at=raw.published_at or extracted.published_at,
         language=raw.language or extracted.language,
-        site_name=extracted.site_name,
+        site_name=_visible_or_none(extracted.site_name),
         site_domain=extracted.site_domain,
         credit=extracted.credit,
         related=extracted.related,
@@ -73,6 +77,15 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
         input_format=extracted.input_format,
         received_at=raw.received_at,
     )
+
+
+def _visible_or_none(text: str | None) -> str | None:
+    cleaned = strip_bidi_controls(text).strip() if text else ""
+    return cleaned or None
+
+
+def _visible(texts: list[str]) -> list[str]:
+    return [t for t in (_visible_or_none(t) for t in texts) if t]
 
 
 def clean_batch(

@@ -119,6 +119,8 @@ class ArticleStatusStore:
                 for aid in article_ids:
                     entry = {"at": now, **((details or {}).get(aid, {}))}
                     key = self._status_key(aid)
+                    if stage == "received":  # a new attempt: an earlier failure is history
+                        pipe.hdel(key, "failed")
                     pipe.hset(key, stage, orjson.dumps(entry))
                     pipe.expire(key, self.status_ttl_s)
                 await pipe.execute()

@@ -136,6 +136,9 @@ class TimeBoundRunner(Generic[A, R]):
     def _replace(self, child: _Child) -> None:
         child.kill()
         self._child = None
+        # Promote the warm spare now and start warming the next one at once, so
+        # that a second pathological input in a row finds it as ready as can be.
+        self._current()
         self.restarts += 1
         log.warning("time-bounded worker process replaced", extra={"restarts": self.restarts})
 

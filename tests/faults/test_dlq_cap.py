@@ -1,9 +1,13 @@
-"""The DLQ cap (``StageRunner._check_dlq_cap``): a worker fed mostly bad
-messages stops with exit code 3 and says why, instead of draining its input
-into the dead-letter topic; it acknowledges nothing of the batch that tripped
-the cap, so once restarted nothing is lost.
+"""The DLQ cap (``DlqPolicy`` in shared/runtime/policies.py): a worker whose
+input partition is mostly systemic failures stops with exit code 3 and says
+why, instead of draining its input into the dead-letter topic; it
+acknowledges nothing of the batch that tripped the cap, so once restarted
+nothing is lost.
 
-The cause here is a producer writing junk. With the junk already in the
+The cause here is a producer writing junk that breaks the topic's contract
+(systemic: our own topics are written by our own producers). Bad articles
+from callers are dead-lettered without counting, and never stop a stage:
+tests/security/test_workers_hostile_articles.py. With the junk already in the
 topic, a restart with the same cap would stop again on it: the operator
 either lets that known backlog drain into the DLQ by raising the cap for one
 run (what this test does, then the default cap applies again) or skips it
@@ -23,7 +27,7 @@ from kafka import KafkaProducer
 from shared.contracts.models import RawArticleV1
 from shared.runtime.faust_runner import DLQ_LIMIT_EXIT_CODE
 from tests.conftest import KAFKA, wait_until
-from tests.faults.conftest import Pipeline, report, story
+from tests.faults.pipeline import Pipeline, report, story
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

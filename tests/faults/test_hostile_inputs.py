@@ -2,9 +2,13 @@
 straight onto ``articles.raw``: empty bodies, 10 MB bodies, binary, invalid
 UTF-8, deeply nested HTML, huge single lines, JSON of the wrong shape.
 
-Each one must end up indexed, in a dead-letter topic, or refused (a 4xx from
-the API, or Kafka refusing a message over its size limit), and the counts
-must add up: nothing silently dropped, no worker crashed. Ordinary articles
+Each input has one expected fate, asserted exactly: the API answers it with
+the status its rule gives (422 for what is not a valid article: bad JSON,
+invalid UTF-8, NUL characters, wrong fields; 413 for what is too large;
+202 for a valid article, however odd), and what is accepted ends up indexed
+or in a dead-letter topic (a message that breaks the raw topic's contract
+must be dead-lettered; one over Kafka's size limit is refused by the broker).
+The counts must add up: nothing silently dropped, no worker crashed. Ordinary articles
 are mixed into the raw topic, two for each hostile message, as in real
 traffic (one after each hostile request, two before each hostile raw
 message); otherwise the cleaning stage's DLQ cap would (rightly) stop it,
@@ -18,32 +22,42 @@ import random
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from shared.contracts.models import RawArticleV1
+from shared.contracts.models import RawArticleV1, read_message
 from tests.conftest import KAFKA
-from tests.faults.conftest import STAGES, Pipeline, report, story
+from tests.faults.pipeline import STAGES, Pipeline, report, story
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MB = 1_000_000
 
 
+ACCEPTED = frozenset({"indexed", "dead-lettered"})
+REFUSED = frozenset({"refused"})
+DEAD = frozenset({"dead-lettered"})
+
+
 @dataclass
 class Hostile:
-    """One hostile input and what became of it."""
+    """One hostile input, what must become of it, and what did."""
 
     kind: str
     via: str  # "api" or "raw"
     body: bytes | None
     key: str  # the Kafka key (raw) or "" until the API gives an article id
+    status: int | None = None  # the API's answer it must get (api only)
+    allowed: frozenset[str] = field(default=ACCEPTED)  # outcomes it may end in
+    says: str = ""  # what the refusal message must contain
     outcome: str = "pending"  # refused | indexed | dead-lettered | pending
+    answer: str = ""  # the API's status and message, for the failure report
 
 
 def _nested_html(depth: int, tag: str) -> str:
@@ -105,31 +119,39 @@ def _weird_text(rng: random.Random) -> str:
 
 
 def api_inputs(rng: random.Random) -> list[Hostile]:
-    """500 hostile requests for POST /v1/articles."""
+    """500 hostile requests for POST /v1/articles, each with the status the
+    API must answer."""
     out: list[Hostile] = []
 
-    def add(kind: str, body: bytes, n: int = 1) -> None:
-        out.extend(Hostile(kind, "api", body, "") for _ in range(n))
+    def add(kind: str, body: bytes, n: int = 1, status: int = 202, says: str = "") -> None:
+        allowed = ACCEPTED if status == 202 else REFUSED
+        out.extend(Hostile(kind, "api", body, "", status, allowed, says) for _ in range(n))
 
     def article(**fields: object) -> bytes:
         return json.dumps(
             {"source": "hostile.api", "url": f"https://hostile.api/{uuid.uuid4().hex}", **fields}
         ).encode()
 
+    # Not an article: no JSON, or JSON without the required fields.
     for body in (b"", b" ", b"\n", b"\x00", b"{}", b"[]", b"null", b'""'):
-        add("empty", body, 5)
-    # 10 MB bodies: two real (compressible) pages, one of random text, one of
-    # binary junk, and one just over the API's limit.
+        add("empty", body, 5, status=422)
+    # 10 MB bodies: two real (compressible) pages, accepted (the cleaning
+    # stage refuses pages over its HTML limit: a dead letter); one of random
+    # text, under the API's limit but over Kafka's once compressed (413); one
+    # of binary junk (not UTF-8: 422); one just over the API's limit (413).
     for _ in range(2):
         add("10mb", article(html="<p>" + "All work and no play. " * 450_000 + "</p>"))
     add(
         "10mb",
         article(text="".join(rng.choice("abcdefghij klmnopqrstuvwxyz.\n") for _ in range(10 * MB))),
+        status=413,
+        says="too large",
     )
-    add("10mb", rng.randbytes(10 * MB))
-    add("10mb", article(text="x" * 13 * MB))
+    add("10mb", rng.randbytes(10 * MB), status=422, says="UTF-8")
+    add("10mb", article(text="x" * 13 * MB), status=413, says="limit")
+    # Random bytes: not UTF-8, or (a short run that happens to be) not JSON.
     for _ in range(60):
-        add("binary", rng.randbytes(rng.randint(1, 5000)))
+        add("binary", rng.randbytes(rng.randint(1, 5000)), status=422)
     for _ in range(60):
         raw = article(text=f"ok {uuid.uuid4().hex} ")
         cut = rng.randint(10, len(raw) - 5)
@@ -138,6 +160,8 @@ def api_inputs(rng: random.Random) -> list[Hostile]:
             raw[:cut]
             + rng.choice([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80"])
             + raw[cut:],
+            status=422,
+            says="not valid UTF-8",
         )
     for _ in range(40):
         add(
@@ -152,18 +176,31 @@ def api_inputs(rng: random.Random) -> list[Hostile]:
     for size in (100_000, 500_000, 2 * MB, 100_000, 500_000, 2 * MB, 300_000, 50_000):
         add("huge-line", article(text=uuid.uuid4().hex + rng.choice("ab ") * size))
     for _ in range(200):
-        add("wrong-types", _wrong_types_body(rng))
+        add("wrong-types", _wrong_types_body(rng), status=422)
     while len(out) < 500:
-        add("weird-text", article(text=_weird_text(rng)))
+        text = _weird_text(rng)
+        if "\x00" in text:  # NUL characters: binary data, refused since issue 11
+            add("weird-text", article(text=text), status=422, says="NUL")
+        else:
+            add("weird-text", article(text=text))
     return out
 
 
 def raw_inputs(rng: random.Random) -> list[Hostile]:
-    """500 hostile messages for articles.raw, each keyed for tracing."""
+    """500 hostile messages for articles.raw, each keyed for tracing. What
+    breaks the topic's contract must be dead-lettered; a valid raw article
+    may be indexed or dead-lettered; one over Kafka's limit is refused."""
     out: list[Hostile] = []
 
     def add(kind: str, body: bytes | None) -> None:
-        out.append(Hostile(kind, "raw", body, f"hostile-{len(out)}-{uuid.uuid4().hex[:8]}"))
+        key = f"hostile-{len(out)}-{uuid.uuid4().hex[:8]}"
+        if kind == "10mb":
+            allowed = REFUSED
+        elif _raw_article_id(body) is None:
+            allowed = DEAD
+        else:
+            allowed = ACCEPTED
+        out.append(Hostile(kind, "raw", body, key, allowed=allowed))
 
     def contract(**fields: object) -> bytes:
         aid = uuid.uuid4().hex
@@ -212,10 +249,12 @@ def _good_raw() -> tuple[str, bytes]:
 
 
 def _raw_article_id(body: bytes | None) -> str | None:
-    """The article id a contract-valid raw message carries (its _id once indexed)."""
+    """The article id a raw message carries if the stage can read it (its _id
+    once indexed), read as the stage reads it: unknown fields are ignored
+    (a rolling upgrade may add one), anything else wrong breaks the contract."""
     try:
-        return RawArticleV1.model_validate_json(body or b"").article_id
-    except ValueError:
+        return read_message(RawArticleV1, orjson.loads(body or b"")).article_id
+    except ValueError:  # orjson.JSONDecodeError and pydantic's ValidationError are ValueErrors
         return None
 
 
@@ -241,17 +280,20 @@ def test_hostile_inputs_are_indexed_dead_lettered_or_refused(
             response = client.post(
                 "/v1/articles", content=h.body, headers={"Content-Type": "application/json"}
             )
-            if 400 <= response.status_code < 500:
-                h.outcome = "refused"
-            else:
-                assert response.status_code == 202, (
-                    h.kind,
-                    response.status_code,
-                    response.text[:300],
-                )
+            h.answer = f"{response.status_code} {response.text[:200]}"
+            if response.status_code == 202:
                 h.key = response.json()["article_id"]
                 assert response.json()["status"] == "accepted", (h.kind, response.text)
+            elif 400 <= response.status_code < 500:
+                h.outcome = "refused"
+            else:
+                raise AssertionError(f"{h.kind}: {h.answer}")
     api_done = time.monotonic()
+    wrong = [
+        (h.kind, h.status, h.answer)
+        for h in hostile
+        if h.via == "api" and (h.answer.split()[0] != str(h.status) or h.says not in h.answer)
+    ]
 
     # -- straight onto the raw topic, two ordinary articles before each hostile one
     producer = KafkaProducer(
@@ -306,6 +348,8 @@ def test_hostile_inputs_are_indexed_dead_lettered_or_refused(
     good_indexed = set(running.indexed_ids("hostile.good"))
 
     outcomes = Counter(h.outcome for h in hostile)
+    unexpected = [(h.via, h.kind, h.outcome) for h in hostile if h.outcome not in h.allowed]
+    statuses = Counter(h.answer.split()[0] for h in hostile if h.via == "api")
     by_kind = Counter((h.via, h.kind, h.outcome) for h in hostile)
     for (via, kind, outcome), n in sorted(by_kind.items()):
         print(f"  {via:<4} {kind:<14} {outcome:<14} {n}")
@@ -318,12 +362,16 @@ def test_hostile_inputs_are_indexed_dead_lettered_or_refused(
         indexed=outcomes["indexed"],
         dead_lettered=outcomes["dead-lettered"],
         lost=outcomes["pending"],
-        extra=f"refused={outcomes['refused']} ordinary={len(good)} "
+        extra=f"refused={outcomes['refused']} "
+        f"api-statuses={','.join(f'{k}:{v}' for k, v in sorted(statuses.items()))} "
+        f"unexpected={len(wrong) + len(unexpected)} ordinary={len(good)} "
         f"ordinary-indexed={len(good & good_indexed)} "
         f"api={api_done - started:.0f}s total={time.monotonic() - started:.0f}s",
     )
 
+    assert not wrong, f"{len(wrong)} inputs answered otherwise than their rule says: {wrong[:10]}"
     assert not pending, [(h.via, h.kind, h.key) for h in pending][:20]
+    assert not unexpected, f"{len(unexpected)} inputs ended wrongly: {unexpected[:20]}"
     assert good <= good_indexed, f"{len(good - good_indexed)} ordinary articles not indexed"
     for name in ("ingestion", *STAGES):
         assert running.alive(name), f"{name} died:\n{running.services[name].log_tail(40)}"

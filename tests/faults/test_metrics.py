@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.conftest import KAFKA, wait_until
-from tests.faults.conftest import STAGES, Pipeline, articles
+from tests.faults.pipeline import STAGES, Pipeline, articles
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,8 @@ import pytest
 
 from services.ingestion.core import SEND_TIMEOUT_S
 from tests.conftest import wait_until
-from tests.faults.conftest import STAGES, Pipeline, articles, report, server_down
+from tests.faults.conftest import server_down
+from tests.faults.pipeline import STAGES, Pipeline, articles, report
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -144,6 +146,10 @@ def test_elasticsearch_down_indexer_backs_off(running: Pipeline, artifacts_dir: 
     assert not [d for d in running.dead_letters("indexer") if d.key in set(ids)]
 
 
+def _redis_ok(url: str) -> bool:
+    return bool(httpx.get(url).json()["redis"] == "ok")
+
+
 def test_redis_down_pipeline_runs_degraded(running: Pipeline, artifacts_dir: Path) -> None:
     source = "redis-outage.fault"
     batch = articles(source, 40)
@@ -160,11 +166,7 @@ def test_redis_down_pipeline_runs_degraded(running: Pipeline, artifacts_dir: Pat
     # Back: dedup and status resume. A service tries a failed Redis again at
     # most every 2 s (or when /readyz pings it): wait until every one has.
     for url in [f"{running.api}/readyz", *(running.worker_url(s, "/readyz") for s in STAGES)]:
-        wait_until(
-            lambda url=url: httpx.get(url).json()["redis"] == "ok",
-            30,  # type: ignore[misc]
-            f"{url} sees Redis again",
-        )
+        wait_until(partial(_redis_ok, url), 30, f"{url} sees Redis again")
     later = articles(source, 20)
     later_ids = running.send_accepted(later)
     found = running.wait_indexed(source, set(ids) | set(later_ids), timeout=120)

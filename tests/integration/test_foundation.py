@@ -43,8 +43,14 @@ def consume(topic: str, count: int, timeout_s: float = 30) -> list:
     return got
 
 
-def test_contract_message_round_trips_through_kafka(namespace: str) -> None:
+def _raw_example() -> RawArticleV1:
     raw = examples()["articles.raw"]
+    assert isinstance(raw, RawArticleV1)
+    return raw
+
+
+def test_contract_message_round_trips_through_kafka(namespace: str) -> None:
+    raw = _raw_example()
     topic = f"{namespace}articles.raw"
     producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
     producer.send(topic, key=raw.article_id.encode(), value=raw.model_dump_json().encode()).get(30)
@@ -67,7 +73,7 @@ def test_round_trip_through_a_real_faust_agent(namespace: str, tmp_path) -> None
         stderr=subprocess.STDOUT,
     )
     try:
-        raw = examples()["articles.raw"]
+        raw = _raw_example()
         producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
         producer.send(
             f"{namespace}articles.raw",

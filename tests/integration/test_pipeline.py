@@ -23,8 +23,9 @@ from shared.contracts.ids import article_id
 from shared.contracts.models import DeadLetterV1
 from tests.conftest import (
     ES_URL,
-    EVAL,
+    FIXTURES,
     KAFKA,
+    SAMPLE_PAGES,
     SEED,
     Service,
     free_port,
@@ -177,15 +178,16 @@ def test_seed_article_is_searchable_within_15s_clean_and_enriched(pipeline: Pipe
     assert status["failed"] is None
 
 
-def _eval_pages(count: int) -> list[tuple[str, str, str]]:
-    truth = json.loads((EVAL / "ground-truth.json").read_text())
+def _sample_pages(count: int) -> list[tuple[str, str, str]]:
+    """The first `count` pages of samples/pages: (id, the URL it was served at, HTML)."""
+    urls = json.loads((FIXTURES / "ingestion" / "sample-page-urls.json").read_text())
     pages = []
-    for path in sorted((EVAL / "html").glob("*.html.gz"))[:count]:
+    for path in sorted(SAMPLE_PAGES.glob("*.html.gz"))[:count]:
         page_id = path.name.removesuffix(".html.gz")
         pages.append(
             (
                 page_id,
-                truth[page_id]["url"],
+                urls[page_id],
                 gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"),
             )
         )
@@ -193,7 +195,7 @@ def _eval_pages(count: int) -> list[tuple[str, str, str]]:
 
 
 def test_html_pages_become_searchable_with_title_and_date(pipeline: Pipeline) -> None:
-    pages = _eval_pages(5)
+    pages = _sample_pages(5)
     ids = []
     for _page_id, url, html in pages:
         response = pipeline.post({"source": "eval", "url": url, "html": html})
@@ -224,14 +226,14 @@ def test_same_article_twice_is_one_document(pipeline: Pipeline) -> None:
     assert (first.json()["status"], second.json()["status"]) == ("accepted", "duplicate")
     aid = first.json()["article_id"]
     assert aid == article_id(article["url"])
-    pipeline.wait_indexed(aid)
+    # Read before asking again: a fast reprocessing must not overtake the read.
+    first_indexed_at = pipeline.wait_indexed(aid)["indexed_at"]
     # Asked explicitly, it is processed again, and still yields one document.
     again = pipeline.post(article, reprocess="true")
     assert again.json()["status"] == "accepted"
-    first_indexed_at = pipeline.doc(aid)["indexed_at"]  # type: ignore[index]
     wait_until(
-        lambda: pipeline.doc(aid)["indexed_at"] != first_indexed_at,
-        30,  # type: ignore[index]
+        lambda: (pipeline.doc(aid) or {}).get("indexed_at") != first_indexed_at,
+        30,
         "the reprocessed article re-indexed",
     )
     assert pipeline.count({"term": {"article_id": aid}}) == 1

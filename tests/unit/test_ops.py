@@ -43,7 +43,7 @@ from services.console.replay import (
     render_plan,
 )
 from services.console.stages import STAGES
-from shared.contracts.models import DeadLetterV1, RawArticleV1
+from shared.contracts.models import DeadLetterV1, RawArticleV1, Stage
 from shared.runtime.dead_letters import (
     MAX_MESSAGE_BYTES,
     PAYLOAD_CUT_MARK,
@@ -102,7 +102,8 @@ def test_rates_are_deltas_over_the_window_and_none_when_offsets_went_back() -> N
 
 def test_baseline_is_the_oldest_sample_of_the_last_minute_old_enough() -> None:
     samples = [Sample(t, {}) for t in (10.0, 50.0, 80.0, 98.0)]
-    assert pick_baseline(samples, now=100.0).at == 50.0  # 10.0 is out of the minute
+    baseline = pick_baseline(samples, now=100.0)
+    assert baseline is not None and baseline.at == 50.0  # 10.0 is out of the minute
     assert pick_baseline(samples[-1:], now=100.0) is None  # 2 s old: too young
     assert pick_baseline([], now=100.0) is None
     round_trip = Sample.from_json(sample_of([_stage()], 5.0).to_json())
@@ -150,8 +151,66 @@ def test_status_table_has_a_row_per_stage_totals_and_server_health() -> None:
     ]
     assert any("partition 1" in line and "at - of 10" in line for line in lines)
     assert lines[-1].split() == ["total", "3", "13", "2", "1"]
-    # Columns line up: every row is as wide as the header or narrower.
-    assert len({line.index("INPUT") for line in lines[3:4]}) == 1
+    # Columns line up: each value sits at its header's anchor (text columns
+    # start where their header starts, numbers end where theirs ends), and
+    # nothing else is on the line.
+    columns = _anchors(lines[3], right={"MEMBERS", "LAG", "DONE/S", "IN/S", "DLQ", "UNREPLAYED"})
+    partition = {"GROUP": "  partition 0", "INPUT": "at 5 of 10", "LAG": "5"}
+    expected_rows = [
+        dict(zip(header, cleaning, strict=True)),
+        partition,
+        {**partition, "GROUP": "  partition 1", "INPUT": "at - of 10", "LAG": "8"},
+        dict(
+            zip(
+                header,
+                [
+                    "entities",
+                    "ns-newsflow-entities",
+                    "Stable",
+                    "2",
+                    "articles.raw",
+                    "0",
+                    "-",
+                    "-",
+                    "0",
+                    "0",
+                ],
+                strict=True,
+            )
+        ),
+        {**partition, "INPUT": "at 10 of 10", "LAG": "0"},
+        {**partition, "GROUP": "  partition 1", "INPUT": "at 10 of 10", "LAG": "0"},
+        {"STAGE": "total", "MEMBERS": "3", "LAG": "13", "DLQ": "2", "UNREPLAYED": "1"},
+    ]
+    assert len(lines[4:]) == len(expected_rows)
+    for line, expected in zip(lines[4:], expected_rows, strict=True):
+        assert _at_anchors(line, columns, expected) == expected, line
+        assert line.split() == " ".join(expected[h] for h in header if h in expected).split()
+
+
+def _anchors(header_line: str, right: set[str]) -> dict[str, tuple[int, bool]]:
+    """Each header's anchor in a fixed-width table: where a left-aligned
+    column starts, or where a right-aligned one ends (and which it is)."""
+    anchors = {}
+    for name in header_line.split():
+        start = header_line.index(name)
+        anchors[name] = (start + len(name), True) if name in right else (start, False)
+    return anchors
+
+
+def _at_anchors(
+    line: str, anchors: dict[str, tuple[int, bool]], expected: dict[str, str]
+) -> dict[str, str]:
+    """What the line holds at each expected value's anchor, as long as that
+    value, with a column gap (or the line's end) on its outer side; a value
+    shifted by one character reads differently."""
+    found = {}
+    for name, value in expected.items():
+        anchor, right = anchors[name]
+        lo, hi = (anchor - len(value), anchor) if right else (anchor, anchor + len(value))
+        outside = line[hi : hi + 1] if right else line[lo - 1 : lo] if lo else " "
+        found[name] = line[lo:hi] if outside in ("", " ") else f"{line[lo:hi]}|{outside}"
+    return found
 
 
 def test_status_without_kafka_says_so() -> None:
@@ -209,14 +268,14 @@ def test_replay_plan_counts_what_runs_again_and_clamps_to_the_end() -> None:
 # ---------------------------------------------------------------- dlq
 def _letter(
     payload: bytes,
-    stage: str = "cleaning",
+    stage: Stage = "cleaning",
     topic: str = f"{NS}articles.raw",
     reason: str = "cleaning failed: boom",
 ) -> DeadLetterV1:
     return DeadLetterV1.from_bytes(
         stage=stage,
         reason=reason,
-        error_type="ExtractionError",  # type: ignore[arg-type]
+        error_type="ExtractionError",
         topic=topic,
         partition=2,
         offset=17,
