@@ -15,6 +15,7 @@ from services.console.ops_cli import dlq_app, reindex, replay, status
 from services.entities.cli import entities
 from services.feeds.cli import sources_app
 from services.ingestion.cli import import_articles
+from services.stories.cli import stories_app
 from services.subscriptions.cli import subscriptions_app
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(sources_app, name="sources")
 app.add_typer(subscriptions_app, name="subscriptions")
+app.add_typer(stories_app, name="stories")
 # Operating the pipeline (shared/ops): status, replay, reindex, dead letters.
 app.add_typer(dlq_app, name="dlq")
 app.command()(status)
