@@ -19,9 +19,15 @@ How:
 4. print p50/p95/p99 and the ratio as a markdown table, write
    ``bench/results/search_latency.json``, and delete the namespace.
 
+With ``--export N`` it measures an export instead: N synthetic articles are
+indexed and the whole set is streamed from ``/v1/search/export`` (NDJSON,
+the export cap raised to N), while the service's resident memory is sampled
+(``/proc/<pid>/status``): rows, seconds, and peak RSS against the RSS before.
+
 Usage::
 
     .venv/bin/python bench/search_latency.py [--docs 2000] [--requests 300] [--warmup 30]
+    .venv/bin/python bench/search_latency.py --export 50000
 """
 
 from __future__ import annotations
@@ -261,12 +267,13 @@ def api_params(request: SearchRequest) -> httpx.QueryParams:
     return httpx.QueryParams(params)
 
 
-def start_service(namespace: str, port: int) -> subprocess.Popen[bytes]:
+def start_service(namespace: str, port: int, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "NEWSFLOW_NAMESPACE": namespace,
         "NEWSFLOW_SEARCH_CACHE_TTL_S": "0",
         "NEWSFLOW_LOG_LEVEL": "WARNING",
+        **extra,
     }
     code = f"from services.search.app import main; main({port})"
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO)
@@ -375,12 +382,75 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def rss_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in KiB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[name] = int(value.split()[0])
+    return found
+
+
+async def run_export(rows: int) -> dict[str, Any]:
+    """Index `rows` articles, export them all, sample the service's memory."""
+    settings = SearchSettings(namespace=f"bench-{uuid4().hex[:8]}-", cache_ttl_s=0)
+    es = AsyncElasticsearch(settings.es_url, request_timeout=300)
+    port = free_port()
+    service: subprocess.Popen[bytes] | None = None
+    try:
+        print(f"indexing {rows} synthetic articles ...", flush=True)
+        await index(es, settings.namespace, synthetic_articles(rows))
+        service = start_service(
+            settings.namespace,
+            port,
+            NEWSFLOW_SEARCH_EXPORT_MAX_ROWS=str(rows),
+            NEWSFLOW_SEARCH_RATE_LIMIT_REQUESTS="0",
+        )
+        async with httpx.AsyncClient(timeout=600) as client:
+            await wait_ready(client, f"http://127.0.0.1:{port}")
+            before = rss_kib(service.pid)
+            peak, received, lines = before["VmRSS"], 0, 0
+            started = time.perf_counter()
+            url = f"http://127.0.0.1:{port}/v1/search/export"
+            async with client.stream("GET", url, params={"format": "ndjson"}) as response:
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    lines += chunk.count(b"\n")
+                    peak = max(peak, rss_kib(service.pid)["VmRSS"])
+            seconds = time.perf_counter() - started
+    finally:
+        if service is not None:
+            service.terminate()
+            service.wait(timeout=15)
+        await drop(es, settings.namespace)
+        await es.close()
+    return {
+        "rows": lines,
+        "mib": round(received / 2**20, 1),
+        "seconds": round(seconds, 1),
+        "rows_per_s": round(lines / seconds),
+        "rss_before_mib": round(before["VmRSS"] / 1024, 1),
+        "rss_peak_mib": round(peak / 1024, 1),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--docs", type=int, default=2000, help="synthetic articles to index")
     parser.add_argument("--requests", type=int, default=300, help="timed searches per side")
     parser.add_argument("--warmup", type=int, default=30, help="untimed searches first")
+    parser.add_argument("--export", type=int, default=0, help="measure an export of N rows")
     args = parser.parse_args(argv)
+    if args.export:
+        figures = asyncio.run(run_export(args.export))
+        print(json.dumps(figures, indent=2))
+        out = RESULTS.with_name("search_export.json")
+        out.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"written: {out.relative_to(REPO)}")
+        return
     result = asyncio.run(run(args))
     print()
     print(table(result["api_ms"], result["elasticsearch_ms"], result["elasticsearch_took_ms"]))

@@ -211,6 +211,7 @@ def reindex(
     page_size: int = 1000,
     settle_s: float = 2.0,
     delete_old: bool = False,
+    replicas: int = 0,
     say: Callable[[str], None] = print,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReindexReport:
@@ -227,7 +228,7 @@ def reindex(
     new = index_name(namespace, next_version(namespace, existing))
     report = ReindexReport(old, new)
 
-    template = index_template(namespace)
+    template = index_template(namespace, replicas)
     es.indices.put_index_template(name=template_name(namespace), **template)
     # No refreshes while bulk-loading; the template's interval comes back before the swap.
     es.indices.create(index=new, settings={"index": {"refresh_interval": "-1"}})

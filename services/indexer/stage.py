@@ -106,12 +106,13 @@ class BulkIndexer:
         self.alias = alias_name(settings.namespace)
         self.indexed_topic = INDEXED.full_name(settings.namespace)
         self.index_ready = False
+        self.replicas = settings.index_replicas
 
     async def __call__(self, items: list[Item[Any]]) -> list[Result]:
         articles: list[EnrichedArticleV1] = [item.value for item in items]
         try:
             if not self.index_ready:
-                await ensure_index(self.es, self.namespace)
+                await ensure_index(self.es, self.namespace, self.replicas)
                 self.index_ready = True
             # require_alias: never let Elasticsearch auto-create a plain
             # `articles` index with guessed mappings if the alias is gone.

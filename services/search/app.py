@@ -10,7 +10,7 @@ uvicorn, which is what ``newsflow api search`` calls.
 # annotations at run time, and those of the route closures name local values
 # (this deployment's limits), which string annotations could not resolve.
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,10 +21,9 @@ from elasticsearch.serializer import OrjsonSerializer
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -32,23 +31,33 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.cursor import InvalidCursor
-from services.search.limits import query_problem
+from services.search.export import (
+    MEDIA_TYPES,
+    ExportFormat,
+    ExportSettings,
+    ExportSlots,
+    filename,
+    start_export,
+)
+from services.search.facetsearch import MAX_PREFIX_CHARS, MAX_VALUES, normalise
 from services.search.models import (
     ArticleOut,
-    DateBound,
     ErrorOut,
+    FacetName,
+    FacetValuesResponse,
     HealthOut,
     ReadyOut,
     SearchRequest,
     SearchResponse,
     SimilarResponse,
-    SortOrder,
     SuggestResponse,
 )
+from services.search.params import search_request_dependency
 from services.search.pits import PitRegistry
-from services.search.query import MAX_RESULT_WINDOW
 from services.search.ratelimit import InFlight, RateLimiter, client_budget
 from services.search.service import PIT_KEEP_ALIVE_S, ArticleNotFound, SearchService
+from services.subscriptions.api import subscriptions_router
+from services.subscriptions.settings import SubscriptionsSettings
 from shared.runtime import metrics
 from shared.runtime.settings import SearchSettings
 from shared.runtime.web import RequestMetrics, install_security, serve
@@ -56,8 +65,6 @@ from shared.runtime.web import RequestMetrics, install_security, serve
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_FILTER_VALUES = 50
-DEFAULT_PAGE_SIZE = 20
 
 # The UI renders untrusted article text. It never parses it as HTML, and the
 # page's policy would not run an injected script or handler anyway: only our
@@ -85,6 +92,16 @@ Full-text search over the articles Newsflow has cleaned and enriched.
   stable snapshot (point in time) and has no depth limit.
 * **Cache.** Responses may come from a short-lived cache, never older than
   the configured bound; the `X-Cache` header says `HIT`, `MISS` or `BYPASS`.
+* **Words.** All must match, each in the title, the text or the byline, as
+  written, without accents or in another form of the word (stemmed for
+  English, French and Spanish articles); the last word also matches as the
+  start of a word. `"exact phrase"`, `-excluded`, `a | b`, `pre*`, `word~`
+  (typos), `author:`, `source:`, `title:`. Symbols and emoji are ignored.
+  When nothing matches, the search answers for a spelling correction (or
+  words within a typo or two) and says so in `spelling` (`correct=false`
+  turns this off).
+* **Export.** `/v1/search/export?format=csv|json|ndjson` with the same
+  parameters streams the whole result set (up to a cap of rows).
 * **Limits.** Dates fall between 1900-01-01 and two days from now. A query
   may hold a few fuzzy (`word~`) or prefix (`word*`) words, never a leading
   `*`; fuzzy and prefix words find matches but are highlighted only where
@@ -119,90 +136,11 @@ def _json(body: bytes, cache: CacheStatus) -> Response:
     return Response(content=body, media_type="application/json", headers={"X-Cache": cache})
 
 
-# ----------------------------------------------------------------- requests
-def search_request_dependency(
-    settings: SearchSettings,
-) -> Callable[..., Coroutine[Any, Any, SearchRequest]]:
-    """The /v1/search parameters, with this deployment's limits in their
-    declarations, so that OpenAPI shows them and FastAPI answers 422."""
-    max_size = settings.max_page_size
-    max_chars = settings.max_query_chars
-    max_expanding = settings.max_expanding_terms
-    Values = Annotated[list[str] | None, Query(max_length=MAX_FILTER_VALUES)]
-
-    async def search_request(
-        q: Annotated[
-            str,
-            Query(
-                max_length=max_chars,
-                description='Words (all must match), "exact phrases", -excluded, a | b, pre*.',
-            ),
-        ] = "",
-        people: Values = None,
-        organisations: Values = None,
-        places: Values = None,
-        source: Values = None,
-        language: Values = None,
-        date_from: Annotated[
-            DateBound | None, Query(alias="from", description="Published on or after.")
-        ] = None,
-        date_to: Annotated[
-            DateBound | None, Query(alias="to", description="Published on or before.")
-        ] = None,
-        sort: Annotated[
-            SortOrder, Query(description="relevance (newest when q is empty) or newest.")
-        ] = "relevance",
-        page: Annotated[int, Query(ge=1)] = 1,
-        size: Annotated[int, Query(ge=1, le=max_size)] = min(DEFAULT_PAGE_SIZE, max_size),
-        facet_size: Annotated[int, Query(ge=1, le=100)] = 10,
-        facets: Annotated[bool, Query(description="Compute facets and histogram.")] = True,
-        cursor: Annotated[str | None, Query(max_length=16_384)] = None,
-    ) -> SearchRequest:
-        try:
-            request = SearchRequest(
-                q=q,
-                people=tuple(people or ()),
-                organisations=tuple(organisations or ()),
-                places=tuple(places or ()),
-                source=tuple(source or ()),
-                language=tuple(language or ()),
-                date_from=date_from,
-                date_to=date_to,
-                sort=sort,
-                page=page,
-                size=size,
-                facet_size=facet_size,
-                with_facets=facets,
-                cursor=cursor,
-            )
-        except ValidationError as exc:
-            # Located like FastAPI's own errors, so reasons read the same.
-            errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
-            raise RequestValidationError(errors) from exc
-        if (problem := query_problem(request.q, max_expanding)) is not None:
-            raise RequestValidationError(
-                [{"loc": ("query", "q"), "msg": problem, "type": "value_error"}]
-            )
-        if request.cursor is None and request.page * request.size > MAX_RESULT_WINDOW:
-            raise RequestValidationError(
-                [
-                    {
-                        "loc": ("query", "page"),
-                        "msg": f"pages stop at result {MAX_RESULT_WINDOW:,}; "
-                        "follow next_cursor to go deeper",
-                        "type": "value_error",
-                    }
-                ]
-            )
-        return request
-
-    return search_request
-
-
 # ----------------------------------------------------------------- routes
-def api_router(settings: SearchSettings) -> APIRouter:
+def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=ERRORS, dependencies=[Depends(client_budget)])
     search_request = search_request_dependency(settings)
+    Search = Annotated[SearchRequest, Depends(search_request)]
 
     @router.get("/search", response_model=SearchResponse, summary="Search articles")
     async def search(
@@ -213,10 +151,84 @@ def api_router(settings: SearchSettings) -> APIRouter:
         body, cache = await service.search(request)
         return _json(body, cache)
 
+    @router.get("/search/facets/{facet}", response_model=FacetValuesResponse)
+    async def facet_values(
+        facet: FacetName,
+        request: Search,
+        service: Service,
+        prefix: Annotated[
+            str,
+            Query(
+                max_length=MAX_PREFIX_CHARS,
+                description="Start of a word of the value (case and accents ignored); "
+                "empty lists the most frequent values.",
+            ),
+        ] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_VALUES)] = 20,
+    ) -> Response:
+        """Values of one facet among the search's results (any value, not
+        only the top ones the search lists), counted like the search's facet."""
+        body, cache = await service.facet_values(request, facet, normalise(prefix), limit)
+        return _json(body, cache)
+
+    @router.get(
+        "/search/export",
+        summary="Export the result set",
+        response_class=StreamingResponse,
+        responses={
+            200: {"description": "The rows, streamed.", "content": {"text/csv": {}}},
+            429: {"model": ErrorOut, "description": "An export of this address is running."},
+        },
+    )
+    async def export_results(
+        http: Request,
+        request: Search,
+        service: Service,
+        fmt: Annotated[
+            ExportFormat, Query(alias="format", description="csv, json or ndjson.")
+        ] = "csv",
+    ) -> StreamingResponse:
+        """Every hit of the search (the same parameters; `page` and `size`
+        are ignored), in relevance or date order, up to a cap of rows:
+        id, url, source, title, authors, published_at, language, entities by
+        type, snippet. `X-Total-Count` gives the hits, `X-Export-Rows` the
+        rows sent, `X-Export-Truncated` whether the cap cut them."""
+        slots: ExportSlots = http.app.state.export_slots
+        client = http.client.host if http.client else "unknown"
+        if (busy := slots.take(client)) is not None:
+            raise StarletteHTTPException(429, busy, headers={"Retry-After": "10"})
+        try:
+            run = await start_export(
+                service, request, fmt, export, on_end=lambda: slots.give_back(client)
+            )
+        except BaseException:
+            slots.give_back(client)
+            raise
+        headers = {
+            "Content-Disposition": f'attachment; filename="{filename(fmt)}"',
+            "X-Total-Count": str(run.total),
+            "X-Export-Rows": str(run.rows),
+            "X-Export-Truncated": "true" if run.rows < run.total else "false",
+            "Cache-Control": "no-store",
+        }
+        if run.corrected:
+            headers["X-Spelling-Applied"] = "true"
+        return StreamingResponse(run.chunks, media_type=MEDIA_TYPES[fmt], headers=headers)
+
     @router.get("/articles/{article_id}", response_model=ArticleOut, responses=NOT_FOUND)
-    async def article(article_id: ArticleId, service: Service) -> ArticleOut:
+    async def article(
+        article_id: ArticleId,
+        service: Service,
+        q: Annotated[
+            str,
+            Query(
+                max_length=settings.max_query_chars,
+                description="A search: the title and text come back highlighted for it too.",
+            ),
+        ] = "",
+    ) -> ArticleOut:
         """The whole cleaned article with its entities."""
-        return await service.article(article_id)
+        return await service.article(article_id, " ".join(q.split()))
 
     @router.get(
         "/articles/{article_id}/similar", response_model=SimilarResponse, responses=NOT_FOUND
@@ -226,7 +238,8 @@ def api_router(settings: SearchSettings) -> APIRouter:
         service: Service,
         size: Annotated[int, Query(ge=1, le=20)] = 5,
     ) -> Response:
-        """Articles sharing the most distinctive words of this one."""
+        """Articles sharing the most distinctive words of this one; only
+        those close enough to it (none rather than unrelated ones)."""
         body, cache = await service.similar(article_id, size)
         return _json(body, cache)
 
@@ -388,6 +401,7 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
             redis=redis,
             pits=pits,
             search_timeout_s=settings.es_search_timeout_s,
+            max_fuzzy=settings.max_expanding_terms,
         )
         try:
             yield
@@ -398,8 +412,9 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
     return lifespan
 
 
-def create_app(settings: SearchSettings) -> FastAPI:
+def create_app(settings: SearchSettings, export: ExportSettings | None = None) -> FastAPI:
     """The search API and UI for one deployment (settings.namespace)."""
+    export = export or ExportSettings()
     app = FastAPI(
         title="Newsflow search",
         version="1",
@@ -409,7 +424,12 @@ def create_app(settings: SearchSettings) -> FastAPI:
     install_error_handlers(app)
     install_security(app)
     app.add_middleware(RequestMetrics, stage="search")
-    app.include_router(api_router(settings))
+    app.state.export_slots = ExportSlots(export.max_concurrent)
+    app.include_router(api_router(settings, export))
+    # Saved searches, their feeds and live counts, under the same rate limit.
+    app.include_router(
+        subscriptions_router(SubscriptionsSettings(), dependencies=[Depends(client_budget)])
+    )
     app.include_router(ops_router())
     mount_ui(app)
     return app

@@ -9,23 +9,24 @@ Two kinds of input could take search down for everyone (issue 11):
   histogram. Dates a caller gives must fall in a sane window (1900-01-01 up to
   two days from now, the same window ingestion applies to publication dates),
   and the histogram is drawn inside that window whatever the index holds.
-* **Expanding words.** ``simple_query_string`` turns ``word~2`` (fuzzy) and
-  ``pre*`` (prefix) into many terms; 100 of them with 100 hits highlighted
-  took Elasticsearch 10 s, and most of it was the highlighter, which builds
-  an automaton per expanding word for every hit. A query may carry only a
-  few of them, a prefix needs a letter before its ``*``, and the highlighter
-  is given the words without their operators (see ``highlight_text``).
+* **Expanding words.** ``word~2`` (fuzzy) turns into many terms; 100 of
+  them with 100 hits highlighted took Elasticsearch 10 s, and most of it
+  was the highlighter, which builds an automaton per expanding word for
+  every hit. A query may carry only a few fuzzy or prefix (``pre*``) words,
+  a prefix needs a letter before its ``*``, and the highlighter is given
+  the words without their operators (``textquery.highlight_terms``). (A
+  prefix is now one term lookup in an edge n-gram field, but it still
+  counts: the limit is part of the API.)
 
-Counting follows the operators of Lucene's SimpleQueryParser: ``"phrase"``
-(its ``~N`` is a slop, not a fuzziness), ``\\`` escapes, ``| + - ( )`` and
-whitespace between words, ``~N`` after a word, ``*`` at the end of one.
+Words are counted as the search reads them (``syntax``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
+from services.search.syntax import parse
 
 # ----------------------------------------------------------------- dates
 DATE_FLOOR = datetime(1900, 1, 1, tzinfo=UTC)
@@ -65,13 +66,6 @@ def epoch_ms(moment: datetime) -> int:
 
 
 # ----------------------------------------------------------------- words
-# A word stops at whitespace or at one of these operators.
-_BREAKS = re.compile(r'[\s|+()"]+')
-_ESCAPED = re.compile(r"\\.", re.DOTALL)
-_PHRASE = re.compile(r'"[^"]*"(~\d*)?')
-_EXPANDING_OPERATORS = re.compile(r"(?<!\\)~\d*|(?<!\\)\*")
-
-
 @dataclass(frozen=True)
 class QueryShape:
     """The expanding words of a query."""
@@ -85,36 +79,18 @@ class QueryShape:
         return self.fuzzy + self.prefix
 
 
-def _word_shape(word: str) -> QueryShape:
-    word = word.lstrip("-")
-    if not word:
-        return QueryShape()
-    if "~" in word:
-        stem = word.split("~", 1)[0]
-        if not stem.strip("*"):
-            # "~2" or "*~2" alone: no word to be fuzzy about; a bare "*" is.
-            return QueryShape(leading_wildcard=stem.startswith("*"))
-        return QueryShape(fuzzy=1, leading_wildcard=stem.startswith("*"))
-    if word.startswith("*"):
-        return QueryShape(leading_wildcard=True)
-    if word.endswith("*"):
-        return QueryShape(prefix=1)
-    return QueryShape()
-
-
 def query_shape(q: str) -> QueryShape:
-    """How many fuzzy and prefix words `q` has, and whether one of them
-    starts with a wildcard. Escaped characters are plain text; phrases are
-    exact (their slop costs little), so neither counts."""
-    text = _PHRASE.sub(" ", _ESCAPED.sub("x", q))
-    fuzzy = prefix = 0
-    leading = False
-    for word in _BREAKS.split(text):
-        shape = _word_shape(word)
-        fuzzy += shape.fuzzy
-        prefix += shape.prefix
-        leading = leading or shape.leading_wildcard
-    return QueryShape(fuzzy=fuzzy, prefix=prefix, leading_wildcard=leading)
+    """How many fuzzy (``word~``) and prefix (``word*``) words `q` has, and
+    whether one starts with a wildcard, as the search reads it
+    (``syntax.parse``): escaped characters are plain text, phrases are exact
+    (their slop costs little), excluded words count like the others."""
+    parsed = parse(q)
+    terms = parsed.terms
+    return QueryShape(
+        fuzzy=sum(1 for t in terms if t.kind == "fuzzy"),
+        prefix=sum(1 for t in terms if t.kind == "prefix"),
+        leading_wildcard=parsed.leading_wildcard,
+    )
 
 
 def query_problem(q: str, max_expanding: int) -> str | None:
@@ -129,29 +105,3 @@ def query_problem(q: str, max_expanding: int) -> str | None:
             "each one is expanded into many words"
         )
     return None
-
-
-# Words (or "phrases") given to the highlighter: its cost grows with their
-# number for every hit of the page (100 OR-ed words cost a second per page of
-# 100), and a snippet rarely shows more than a few of them anyway.
-MAX_HIGHLIGHT_WORDS = 8
-_HIGHLIGHT_TOKEN = re.compile(r'-?"[^"]*"|[^\s|+()"]+')
-
-
-def highlight_text(q: str) -> str:
-    """The query for the highlighter: the distinct words and phrases of `q`,
-    without ``~N``, ``*``, operators or excluded words, the first
-    MAX_HIGHLIGHT_WORDS of them. Highlighting an expanding word costs an
-    automaton per hit (seconds for a page of 100), so fuzzy and prefix words
-    are marked where they occur as typed; the hits themselves still come
-    from the full query."""
-    words: list[str] = []
-    seen: set[str] = set()
-    for token in _HIGHLIGHT_TOKEN.findall(_EXPANDING_OPERATORS.sub("", q)):
-        if token.startswith("-") or token.casefold() in seen:
-            continue
-        seen.add(token.casefold())
-        words.append(token)
-        if len(words) == MAX_HIGHLIGHT_WORDS:
-            break
-    return " ".join(words)

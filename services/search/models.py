@@ -18,9 +18,25 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from services.search.limits import window_problem
 
-FacetName = Literal["people", "organisations", "places", "source", "language"]
-FACET_NAMES: tuple[FacetName, ...] = ("people", "organisations", "places", "source", "language")
-SortOrder = Literal["relevance", "newest"]
+FacetName = Literal["people", "organisations", "places", "source", "language", "author"]
+FACET_NAMES: tuple[FacetName, ...] = (
+    "people",
+    "organisations",
+    "places",
+    "source",
+    "language",
+    "author",
+)
+# The indexed field of each facet (authors are text, counted as written).
+FACET_FIELDS: dict[FacetName, str] = {
+    "people": "people",
+    "organisations": "organisations",
+    "places": "places",
+    "source": "source",
+    "language": "language",
+    "author": "authors.keyword",
+}
+SortOrder = Literal["relevance", "newest", "oldest"]
 Interval = Literal["day", "week", "month", "quarter", "year", "decade"]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -99,6 +115,7 @@ class SearchRequest(BaseModel):
     places: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
     language: tuple[str, ...] = ()
+    author: tuple[str, ...] = ()
     date_from: DateBound | None = None
     date_to: DateBound | None = None
     sort: SortOrder = "relevance"
@@ -107,6 +124,9 @@ class SearchRequest(BaseModel):
     facet_size: int = Field(default=10, ge=1, le=100)
     with_facets: bool = True
     cursor: str | None = None
+    # When nothing matches the words as typed: answer for a spelling
+    # correction, else for words within a typo or two (``spelling``).
+    correct: bool = True
 
     @field_validator("q", mode="before")
     @classmethod
@@ -124,7 +144,10 @@ class SearchRequest(BaseModel):
             end, inclusive = range_end(self.date_to)
             start = range_start(self.date_from)
             if start > end or (start == end and not inclusive):
-                raise ValueError("'from' must not be after 'to'")
+                raise ValueError(
+                    f"'from' ({self.date_from.isoformat()}) must not be after "
+                    f"'to' ({self.date_to.isoformat()}): swap them"
+                )
         if self.cursor is not None and self.page != 1:
             raise ValueError("give either 'page' or 'cursor', not both")
         return self
@@ -132,7 +155,7 @@ class SearchRequest(BaseModel):
     @property
     def effective_sort(self) -> SortOrder:
         """Without words to score, relevance ranks nothing: newest first then."""
-        return self.sort if self.q else "newest"
+        return "newest" if self.sort == "relevance" and not self.q else self.sort
 
     def filters(self) -> dict[FacetName, tuple[str, ...]]:
         """The active facet filters, facet by facet."""
@@ -148,6 +171,7 @@ class SearchRequest(BaseModel):
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None,
             "sort": self.effective_sort,
+            "correct": self.correct,
         }
 
     def cache_identity(self) -> dict[str, Any]:
@@ -186,6 +210,7 @@ class Facets(BaseModel):
     places: list[FacetBucket] = Field(default_factory=list)
     source: list[FacetBucket] = Field(default_factory=list)
     language: list[FacetBucket] = Field(default_factory=list)
+    author: list[FacetBucket] = Field(default_factory=list)
 
 
 class HistogramBucket(BaseModel):
@@ -228,6 +253,23 @@ class SearchHit(BaseModel):
     places: list[str] = Field(default_factory=list)
 
 
+class Spelling(BaseModel):
+    """What the search did about words that matched nothing."""
+
+    suggestion: str | None = Field(
+        default=None, description="The query with its likely misspellings corrected."
+    )
+    applied: bool = Field(
+        default=False,
+        description="Nothing matched the query as typed: the hits are those of `suggestion`.",
+    )
+    fuzzy: bool = Field(
+        default=False,
+        description="Nothing matched the query as typed and no correction was found: the "
+        "hits have words within a typo or two of the typed ones.",
+    )
+
+
 class SearchEcho(BaseModel):
     """The search as the server understood it (normalised)."""
 
@@ -255,6 +297,10 @@ class SearchResponse(BaseModel):
         description="The search ran out of its time budget: hits and counts are those "
         "found by then (a narrower query gets them all).",
     )
+    spelling: Spelling | None = Field(
+        default=None,
+        description="Present when nothing matched the words as typed (see `correct`).",
+    )
 
 
 class EntityOut(BaseModel):
@@ -278,6 +324,15 @@ class ArticleOut(BaseModel):
     received_at: datetime | None = None
     word_count: int | None = None
     entities: list[EntityOut] = Field(default_factory=list)
+    title_html: str | None = Field(
+        default=None,
+        description="With `q`: the title, HTML-escaped, the query's words in <mark>.",
+    )
+    text_html: str | None = Field(
+        default=None,
+        description="With `q`: the whole text, HTML-escaped, the query's words in <mark> "
+        "(null when none of them is in it).",
+    )
 
 
 class SimilarArticle(BaseModel):
@@ -285,12 +340,26 @@ class SimilarArticle(BaseModel):
     title: str | None
     source: str
     published_at: datetime | None = None
-    score: float
+    score: float = Field(
+        description="Similarity as a share of the article's similarity to itself (0 to 1)."
+    )
 
 
 class SimilarResponse(BaseModel):
     id: str
-    items: list[SimilarArticle]
+    items: list[SimilarArticle] = Field(
+        description="Most similar first; only articles close enough to this one (none "
+        "rather than unrelated ones)."
+    )
+
+
+class FacetValuesResponse(BaseModel):
+    facet: FacetName
+    q: str
+    items: list[FacetBucket] = Field(
+        description="Values of the facet with a word starting with `q`, most frequent first, "
+        "counted like the search's own facet (every filter but this facet's)."
+    )
 
 
 class Suggestion(BaseModel):

@@ -24,14 +24,25 @@ from services.search.models import (
     SearchResponse,
     SimilarArticle,
     SimilarResponse,
+    Spelling,
     Suggestion,
     SuggestResponse,
 )
 from services.search.query import DateBounds
+from services.search.textquery import HIGHLIGHT_BODIES, HIGHLIGHT_TITLES
 from shared.contracts.index import ENTITY_KEY_SEP
 
 # Entity chips on a result line; the article view lists them all.
 CHIPS_PER_GROUP = 6
+# "Similar articles" lists only articles whose more_like_this score is at
+# least this share of the seed article's own score (the best any article
+# can have): unrelated articles share a few common words and score far
+# below it. Tuned on the samples (tests/search/test_relevance.py): reports
+# of one event or topic (the two WeWork investigations, the Europa plumes,
+# the plague cases, the South Dakota meth campaign) score 0.4 to 0.75
+# against each other; an article with no counterpart finds nothing above
+# 0.3 (most under 0.25).
+SIMILAR_MIN_SHARE = 0.3
 # Entity groups that are also search facets (groups and events are not).
 _FACET_OF_GROUP: dict[str, FacetName] = {
     "people": "people",
@@ -49,6 +60,17 @@ def _title_html(marks: list[str]) -> str | None:
     return marks[0]
 
 
+def _marked(marks: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    """The fragments of the first field (stemmed ones first: they mark
+    every form the search matched) that mark something, else the folded
+    field's (the no-match fallback among them)."""
+    for name in (*fields[1:], fields[0]):
+        fragments = marks.get(name) or []
+        if any("<mark>" in f for f in fragments):
+            return list(fragments)
+    return list(marks.get(fields[0]) or [])
+
+
 def hit_from(raw: dict[str, Any]) -> SearchHit:
     # Every stored value goes through `stored`: the mapping accepts shapes the
     # indexer never writes, and none of them may fail a search.
@@ -57,8 +79,8 @@ def hit_from(raw: dict[str, Any]) -> SearchHit:
     return SearchHit(
         id=raw["_id"],
         title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
-        title_html=_title_html(marks.get("title") or []),
-        snippets=marks.get("body") or [],
+        title_html=_title_html(_marked(marks, HIGHLIGHT_TITLES)),
+        snippets=_marked(marks, HIGHLIGHT_BODIES),
         source=stored.text(source.get("source")) or "",
         language=stored.text(source.get("language")),
         published_at=stored.instant(source.get("published_at")),
@@ -115,6 +137,17 @@ def _bucket_start(raw: dict[str, Any], interval: Interval) -> date | None:
     return start.replace(year=start.year - start.year % 10) if interval == "decade" else start
 
 
+def results_span(aggs: dict[str, Any] | None) -> DateBounds | None:
+    """Oldest and newest publication date among the results (inside the
+    window), None when none has one."""
+    span = ((aggs or {}).get("dates") or {}).get("span") or {}
+    oldest = stored.instant((span.get("oldest") or {}).get("value"))
+    newest = stored.instant((span.get("newest") or {}).get("value"))
+    if oldest is None or newest is None:
+        return None
+    return DateBounds(oldest, newest)
+
+
 def histogram_from(agg: dict[str, Any], interval: Interval) -> Histogram:
     """Buckets as the API shows them; yearly buckets are summed into decades
     when the interval is one. A bucket whose dates Python cannot hold is left
@@ -145,7 +178,12 @@ def echo_of(request: SearchRequest) -> SearchEcho:
 
 
 def search_response(
-    request: SearchRequest, raw: dict[str, Any], *, next_cursor: str | None, interval: Interval
+    request: SearchRequest,
+    raw: dict[str, Any],
+    *,
+    next_cursor: str | None,
+    interval: Interval,
+    spelling: Spelling | None = None,
 ) -> SearchResponse:
     """The API's answer to a search. Facets and histogram are absent when the
     request skipped them, or when no index exists yet."""
@@ -161,6 +199,7 @@ def search_response(
         facets=facets_from(aggs, request) if aggs else None,
         histogram=histogram_from(aggs["dates"], interval) if aggs else None,
         timed_out=bool(raw.get("timed_out")),
+        spelling=spelling,
     )
 
 
@@ -175,10 +214,18 @@ def bounds_from(response: dict[str, Any]) -> DateBounds | None:
     return DateBounds(oldest, newest)
 
 
-def article_from(raw: dict[str, Any]) -> ArticleOut:
+def _whole(marks: dict[str, Any], fields: tuple[str, ...]) -> str | None:
+    """A field highlighted whole (one fragment), stemmed fields first."""
+    found = _marked(marks, fields)
+    return found[0] if found and "<mark>" in found[0] else None
+
+
+def article_from(raw: dict[str, Any], marks: dict[str, Any] | None = None) -> ArticleOut:
     """The stored document as the article view shows it; entities most
-    mentioned first."""
+    mentioned first. `marks`: the title and text highlighted whole, when the
+    article is shown for a query."""
     source = raw.get("_source") or {}
+    marks = marks or {}
     stored_entities = source.get("entities")
     found = (
         stored.entity(e) for e in (stored_entities if isinstance(stored_entities, list) else [])
@@ -200,21 +247,36 @@ def article_from(raw: dict[str, Any]) -> ArticleOut:
         received_at=stored.instant(source.get("received_at")),
         word_count=stored.integer(source.get("word_count")),
         entities=entities,
+        title_html=_title_html([t] if (t := _whole(marks, HIGHLIGHT_TITLES)) else []),
+        text_html=_whole(marks, HIGHLIGHT_BODIES),
     )
 
 
-def similar_from(article_id: str, response: dict[str, Any]) -> SimilarResponse:
-    items = [
-        SimilarArticle(
-            id=h["_id"],
-            title=stored.text((h.get("_source") or {}).get("title"), stored.MAX_TITLE_CHARS),
-            source=stored.text((h.get("_source") or {}).get("source")) or "",
-            published_at=stored.instant((h.get("_source") or {}).get("published_at")),
-            score=h.get("_score") or 0.0,
+def similar_from(
+    article_id: str, response: dict[str, Any], size: int, min_share: float = SIMILAR_MIN_SHARE
+) -> SimilarResponse:
+    """Other articles scoring at least `min_share` of the seed's own score
+    (the seed is among the hits: see query.build_similar_body); their score
+    is that share. Without the seed's score (it matched nothing of itself:
+    too short to have a distinctive word), none."""
+    hits = response["hits"]["hits"]
+    own = next((h.get("_score") or 0.0 for h in hits if h["_id"] == article_id), 0.0)
+    items = []
+    for h in hits:
+        share = (h.get("_score") or 0.0) / own if own > 0 else 0.0
+        if h["_id"] == article_id or share < min_share:
+            continue
+        source = h.get("_source") or {}
+        items.append(
+            SimilarArticle(
+                id=h["_id"],
+                title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
+                source=stored.text(source.get("source")) or "",
+                published_at=stored.instant(source.get("published_at")),
+                score=round(share, 4),
+            )
         )
-        for h in response["hits"]["hits"]
-    ]
-    return SimilarResponse(id=article_id, items=items)
+    return SimilarResponse(id=article_id, items=items[:size])
 
 
 def suggestions_from(prefix: str, response: dict[str, Any]) -> SuggestResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from elastic_transport import TransportError
@@ -20,24 +21,45 @@ from redis.exceptions import RedisError
 
 from services.search import cursor as cursors
 from services.search.cache import CacheStatus, ResponseCache
-from services.search.models import ArticleOut, ReadyOut, SearchRequest, SearchResponse
+from services.search.facetsearch import build_facet_values_body
+from services.search.histogram import finer
+from services.search.models import (
+    ArticleOut,
+    FacetBucket,
+    FacetName,
+    FacetValuesResponse,
+    Interval,
+    ReadyOut,
+    SearchRequest,
+    Spelling,
+)
 from services.search.pits import PitRegistry
 from services.search.query import (
     DateBounds,
     build_bounds_body,
+    build_histogram_body,
     build_search_body,
     build_similar_body,
     choose_interval,
+    highlight,
     histogram_span,
 )
 from services.search.results import (
     article_from,
     bounds_from,
+    results_span,
     search_response,
     similar_from,
     suggestions_from,
 )
+from services.search.spelling import (
+    build_spelling_body,
+    corrected,
+    fuzzy_variant,
+    render_query,
+)
 from services.search.suggest import build_suggest_body, normalise_prefix
+from services.search.syntax import ParsedQuery, parse
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +73,8 @@ PIT_KEEP_ALIVE_S = 120.0
 BOUNDS_TTL_S = 60.0
 
 Result = tuple[bytes, CacheStatus]
+# A page of hits as Elasticsearch answered it, and how many hits came before.
+Page = tuple[dict[str, Any], int]
 
 
 class ArticleNotFound(LookupError):
@@ -70,6 +94,7 @@ class SearchService:
         redis: Redis | None = None,
         pits: PitRegistry | None = None,
         search_timeout_s: float | None = None,
+        max_fuzzy: int = 5,
     ) -> None:
         self.es = es
         self.cache = cache
@@ -81,6 +106,8 @@ class SearchService:
         self._timeout = f"{int(search_timeout_s * 1000)}ms" if search_timeout_s else None
         self._bounds: DateBounds | None = None
         self._bounds_at = float("-inf")
+        # Fuzzy words the typo remedy may add (the API's cap on typed ones).
+        self.max_fuzzy = max_fuzzy
 
     # ------------------------------------------------------------- caching
     async def _cached(
@@ -106,20 +133,101 @@ class SearchService:
     async def _search(self, request: SearchRequest) -> bytes:
         position = cursors.decode(request.cursor, request) if request.cursor else None
         bounds = await self._date_bounds() if request.with_facets else None
-        if position is None:
-            raw = await self._query(
-                build_search_body(request, bounds=bounds, timeout=self._timeout)
-            )
-            seen = (request.page - 1) * request.size
-        else:
-            raw = await self._continue(request, position, bounds)
-            seen = position.seen
-        response = self._render(request, raw, seen, bounds)
+        raw, seen = await self._page(request, position, bounds)
+        text: ParsedQuery | None = None
+        spelling: Spelling | None = None
+        if raw["hits"]["total"]["value"] == 0 and request.correct and request.q:
+            if position is not None and isinstance(raw.get("pit_id"), str):
+                position = replace(position, pit=raw["pit_id"])  # reuse it, open no other
+            if (remedy := await self.respell(request, position, bounds)) is not None:
+                (raw, seen), text, spelling = remedy
+        interval = await self._fit_histogram(request, raw, bounds, text)
+        response = search_response(
+            request,
+            raw,
+            next_cursor=self._next_cursor(request, raw, seen),
+            interval=interval,
+            spelling=spelling,
+        )
         if response.next_cursor is None and isinstance(raw.get("pit_id"), str):
-            await self._close_pit(raw["pit_id"])  # the walk is over
+            await self.close_pit(raw["pit_id"])  # the walk is over
         if response.timed_out:
             log.warning("search timed out; answering what was found", extra={"q": request.q})
         return response.model_dump_json().encode()
+
+    async def _page(
+        self,
+        request: SearchRequest,
+        position: cursors.Cursor | None,
+        bounds: DateBounds | None,
+        text: ParsedQuery | None = None,
+    ) -> Page:
+        if position is None:
+            body = build_search_body(request, bounds=bounds, timeout=self._timeout, text=text)
+            return await self._query(body), (request.page - 1) * request.size
+        return await self._continue(request, position, bounds, text), position.seen
+
+    async def respell(
+        self,
+        request: SearchRequest,
+        position: cursors.Cursor | None,
+        bounds: DateBounds | None,
+    ) -> tuple[Page, ParsedQuery, Spelling] | None:
+        """Nothing matched the words as typed: the page for a spelling
+        correction, else for fuzzy words (``spelling``), with what was done;
+        None when neither finds anything. Deterministic for a given index, so
+        a cursor's next page makes the same choice."""
+        parsed = parse(request.q)
+        if (body := build_spelling_body(parsed)) is not None:
+            try:
+                fixed = corrected(parsed, await self._query(body))
+            except ApiError as exc:  # e.g. an index from before the analysis fields
+                log.info("no spelling suggestion", extra={"error": repr(exc)})
+                fixed = None
+            if fixed is not None:
+                page = await self._page(request, position, bounds, fixed)
+                if page[0]["hits"]["total"]["value"]:
+                    return page, fixed, Spelling(suggestion=render_query(fixed), applied=True)
+        if (fuzzy := fuzzy_variant(parsed, self.max_fuzzy)) is not None:
+            page = await self._page(request, position, bounds, fuzzy)
+            if page[0]["hits"]["total"]["value"]:
+                return page, fuzzy, Spelling(fuzzy=True)
+        return None
+
+    async def _fit_histogram(
+        self,
+        request: SearchRequest,
+        raw: dict[str, Any],
+        bounds: DateBounds | None,
+        text: ParsedQuery | None,
+    ) -> Interval:
+        """The histogram's interval; when the results lie much closer
+        together than the range they could span, the histogram is asked
+        again at the interval of their own span (``histogram``)."""
+        interval = choose_interval(*histogram_span(request, bounds))
+        aggs = raw.get("aggregations")
+        span = results_span(aggs)
+        if aggs is None or span is None or not finer(choose_interval(*span), interval):
+            return interval
+        body = build_histogram_body(request, span, text=text, timeout=self._timeout)
+        try:
+            refined = await self._query(body)
+        except (ApiError, TransportError) as exc:  # the coarse chart is still an answer
+            log.warning("finer histogram failed", extra={"error": repr(exc)})
+            return interval
+        if refined.get("aggregations"):
+            aggs["dates"]["histogram"] = refined["aggregations"]["dates"]["histogram"]
+            return choose_interval(*span)
+        return interval
+
+    @property
+    def timeout(self) -> str | None:
+        """Per-shard time budget of a search, as Elasticsearch reads it."""
+        return self._timeout
+
+    async def run(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A search body against the alias (or its point in time)."""
+        return await self._query(body)
 
     async def _query(self, body: dict[str, Any]) -> dict[str, Any]:
         if "pit" in body:
@@ -132,14 +240,18 @@ class SearchService:
         return dict(response.body)
 
     async def _continue(
-        self, request: SearchRequest, position: cursors.Cursor, bounds: DateBounds | None
+        self,
+        request: SearchRequest,
+        position: cursors.Cursor,
+        bounds: DateBounds | None,
+        text: ParsedQuery | None = None,
     ) -> dict[str, Any]:
         """The page after `position`, inside its point in time: the cursor's
         own (one per walk, kept alive page after page), or one opened now if
         this is the walk's first cursor and the cap allows. An expired point
         in time, or none, falls back to the live index at the same sort
         position."""
-        pit = position.pit or await self._open_pit()
+        pit = position.pit or await self.open_pit()
         if pit is not None:
             try:
                 raw = await self._query(
@@ -150,6 +262,7 @@ class SearchService:
                         pit_id=pit,
                         pit_keep_alive=PIT_KEEP_ALIVE,
                         timeout=self._timeout,
+                        text=text,
                     )
                 )
             except NotFoundError:
@@ -163,13 +276,17 @@ class SearchService:
         try:
             return await self._query(
                 build_search_body(
-                    request, bounds=bounds, search_after=position.after, timeout=self._timeout
+                    request,
+                    bounds=bounds,
+                    search_after=position.after,
+                    timeout=self._timeout,
+                    text=text,
                 )
             )
         except BadRequestError as exc:
             raise cursors.InvalidCursor("the cursor does not fit this search") from exc
 
-    async def _open_pit(self) -> str | None:
+    async def open_pit(self) -> str | None:
         """A new point in time, or None at the cap (or with no index yet)."""
         token = await self.pits.reserve()
         if token is None:
@@ -187,27 +304,13 @@ class SearchService:
         await self.pits.confirm(token, pit)
         return pit
 
-    async def _close_pit(self, pit: str) -> None:
+    async def close_pit(self, pit: str) -> None:
         """Free a point in time now rather than at the end of its keep-alive."""
         await self.pits.release(pit)
         try:
             await self.es.close_point_in_time(id=pit)
         except (ApiError, TransportError) as exc:  # it expires anyway
             log.info("could not close a point in time", extra={"error": repr(exc)})
-
-    def _render(
-        self,
-        request: SearchRequest,
-        raw: dict[str, Any],
-        seen: int,
-        bounds: DateBounds | None,
-    ) -> SearchResponse:
-        return search_response(
-            request,
-            raw,
-            next_cursor=self._next_cursor(request, raw, seen),
-            interval=choose_interval(*histogram_span(request, bounds)),
-        )
 
     @staticmethod
     def _next_cursor(request: SearchRequest, raw: dict[str, Any], seen: int) -> str | None:
@@ -236,14 +339,31 @@ class SearchService:
         return self._bounds
 
     # ------------------------------------------------------------- articles
-    async def article(self, article_id: str) -> ArticleOut:
-        try:
-            raw = await self.es.get(
-                index=self.alias, id=article_id, source_excludes=["entity_keys"]
-            )
-        except NotFoundError as exc:
-            raise ArticleNotFound(article_id) from exc
-        return article_from(dict(raw.body))
+    async def article(self, article_id: str, q: str = "") -> ArticleOut:
+        """The whole article; with `q`, its title and text highlighted whole."""
+        excluded = ["entity_keys", "title_*", "body_*"]
+        if not q:
+            try:
+                raw = await self.es.get(index=self.alias, id=article_id, source_excludes=excluded)
+            except NotFoundError as exc:
+                raise ArticleNotFound(article_id) from exc
+            return article_from(dict(raw.body))
+        marks = highlight(parse(q))
+        for field in marks["fields"].values():
+            field.update(number_of_fragments=0)
+            field.pop("no_match_size", None)
+        found = await self._query(
+            {
+                "query": {"ids": {"values": [article_id]}},
+                "_source": {"excludes": excluded},
+                "highlight": marks,
+                "size": 1,
+            }
+        )
+        hits = found["hits"]["hits"]
+        if not hits:
+            raise ArticleNotFound(article_id)
+        return article_from(hits[0], hits[0].get("highlight"))
 
     async def similar(self, article_id: str, size: int) -> Result:
         return await self._cached(
@@ -259,7 +379,30 @@ class SearchService:
             raise ArticleNotFound(article_id) from exc
         body = build_similar_body(str(seed["_index"]), article_id, size)
         response = await self._query(body)
-        return similar_from(article_id, response).model_dump_json().encode()
+        return similar_from(article_id, response, size).model_dump_json().encode()
+
+    # ------------------------------------------------------------- facets
+    async def facet_values(
+        self, request: SearchRequest, facet: FacetName, prefix: str, size: int
+    ) -> Result:
+        identity = {**request.result_set_identity(), "facet": facet, "q_": prefix, "n": size}
+        return await self._cached(
+            "facet", identity, lambda: self._facet_values(request, facet, prefix, size)
+        )
+
+    async def _facet_values(
+        self, request: SearchRequest, facet: FacetName, prefix: str, size: int
+    ) -> bytes:
+        raw = await self._query(build_facet_values_body(request, facet, prefix, size))
+        aggs = raw.get("aggregations") or {}
+        buckets = ((aggs.get("values") or {}).get("top") or {}).get("buckets") or []
+        chosen = set(getattr(request, facet))
+        items = [
+            FacetBucket(value=str(b["key"]), count=b["doc_count"], selected=str(b["key"]) in chosen)
+            for b in buckets
+        ]
+        answer = FacetValuesResponse(facet=facet, q=prefix, items=items)
+        return answer.model_dump_json().encode()
 
     # ------------------------------------------------------------- entities
     async def suggest(self, q: str, size: int) -> Result:

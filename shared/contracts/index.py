@@ -2,12 +2,30 @@
 an alias, and the mapping from an enriched article to a search document.
 
 Searches always go to the alias ``articles``; the data lives in a versioned
-index (``articles-v1``) so that a reindex can build ``articles-v2`` and swap
+index (``articles-v2``) so that a reindex can build ``articles-v3`` and swap
 the alias atomically while search keeps answering.
+
+Text analysis comes from our own plugin (``newsflow_*`` components, see
+deploy/elasticsearch/analysis.md). Every text is analysed three ways, so a
+query can score the closest form highest:
+
+* ``<field>.exact``: the words as written, lower-cased (``C++``, ``Weizsäcker``);
+* ``<field>``: folded (accents off, ``USB-C`` also as ``usb``/``c``/``usbc``);
+  the analysis of every language, and the one highlighted;
+* ``<field>_<lang>`` for English, French and Spanish articles: folded and
+  stemmed by that language's rules. Which one is filled is chosen here, from
+  the article's language (``to_document``); other languages have none.
+
+Plus ``<field>.prefix`` (edge n-grams, for the word being typed) and a
+searchable, facetable ``authors``. Version 2 introduced this analysis;
+``upgrade_document`` turns a stored document of any earlier version into the
+current shape, which ``newsflow reindex`` applies to every copied document.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
@@ -15,7 +33,10 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from shared.contracts.models import EnrichedArticleV1
 from shared.contracts.sanity import plausible_publication
 
-INDEX_VERSION = 1
+log = logging.getLogger(__name__)
+
+# 2: newsflow_* analysis, per-language stemmed fields, searchable authors.
+INDEX_VERSION = 2
 
 # Facet fields, one per entity group, plus the article's own facets.
 ENTITY_FACETS: dict[str, str] = {
@@ -25,12 +46,158 @@ ENTITY_FACETS: dict[str, str] = {
     "groups": "groups",
     "events": "events",
 }
-FACET_FIELDS: tuple[str, ...] = ("people", "organisations", "places", "source", "language")
+FACET_FIELDS: tuple[str, ...] = (
+    "people",
+    "organisations",
+    "places",
+    "source",
+    "language",
+    "authors.keyword",
+)
+
+# Languages with a stemmed copy of title and body (fields `title_<lang>`,
+# `body_<lang>`); any other language is searched through the folded fields.
+STEMMED_LANGUAGES: tuple[str, ...] = ("en", "fr", "es")
+# Per-language fields are derived from title, body and language: never stored
+# on their own, always recomputed (to_document, upgrade_document).
+DERIVED_FIELDS: tuple[str, ...] = tuple(
+    f"{field}_{lang}" for lang in STEMMED_LANGUAGES for field in ("title", "body")
+)
 
 # Separates the parts of an `entity_keys` term: "<lower name>\x1f<group>\x1f<Name>".
 # Prefix autocomplete is a terms aggregation with an `include` regex on the
 # lower-cased head, ranked by how many articles mention the entity.
 ENTITY_KEY_SEP = "\x1f"
+
+# deploy/elasticsearch/analysis.md's recommended block (tested there against
+# the node), with the synonym list Newsflow searches with.
+ANALYSIS: dict[str, Any] = {
+    "filter": {
+        "newsflow_prefix_grams": {
+            "type": "newsflow_edge_ngram",
+            "min_gram": 2,
+            "max_gram": 15,
+            "preserve_original": True,
+        },
+        "newsflow_synonyms": {
+            "type": "newsflow_synonym_graph",
+            "synonyms": [
+                "u.s., usa, united states",
+                "u.k., uk, united kingdom",
+                "e.u., european union",
+                "nyc, new york city",
+            ],
+        },
+    },
+    "analyzer": {
+        "newsflow_exact": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": ["lowercase"],
+        },
+        "newsflow_folded": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_word_delimiter",
+                "newsflow_flatten_graph",
+                "lowercase",
+                "newsflow_folding",
+                "newsflow_remove_duplicates",
+            ],
+        },
+        "newsflow_folded_search": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": ["newsflow_word_delimiter", "lowercase", "newsflow_folding"],
+        },
+        "newsflow_en": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_word_delimiter",
+                "newsflow_flatten_graph",
+                "lowercase",
+                "newsflow_folding",
+                "newsflow_english_possessive",
+                "newsflow_kstem",
+                "newsflow_remove_duplicates",
+            ],
+        },
+        "newsflow_en_search": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_word_delimiter",
+                "lowercase",
+                "newsflow_folding",
+                "newsflow_english_possessive",
+                "newsflow_kstem",
+            ],
+        },
+        "newsflow_fr": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_french_elision",
+                "newsflow_word_delimiter",
+                "newsflow_flatten_graph",
+                "lowercase",
+                "newsflow_french_light_stem",
+                "newsflow_folding",
+                "newsflow_remove_duplicates",
+            ],
+        },
+        "newsflow_fr_search": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_french_elision",
+                "newsflow_word_delimiter",
+                "lowercase",
+                "newsflow_french_light_stem",
+                "newsflow_folding",
+            ],
+        },
+        "newsflow_es": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_word_delimiter",
+                "newsflow_flatten_graph",
+                "lowercase",
+                "newsflow_spanish_light_stem",
+                "newsflow_folding",
+                "newsflow_remove_duplicates",
+            ],
+        },
+        "newsflow_es_search": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": [
+                "newsflow_word_delimiter",
+                "lowercase",
+                "newsflow_spanish_light_stem",
+                "newsflow_folding",
+            ],
+        },
+        "newsflow_prefix": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": ["lowercase", "newsflow_folding", "newsflow_prefix_grams"],
+        },
+        "newsflow_prefix_search": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": ["lowercase", "newsflow_folding"],
+        },
+        "newsflow_synonyms_search": {
+            "type": "custom",
+            "tokenizer": "newsflow_tokenizer",
+            "filter": ["lowercase", "newsflow_folding", "newsflow_synonyms"],
+        },
+    },
+}
 
 
 def index_name(namespace: str, version: int = INDEX_VERSION) -> str:
@@ -45,41 +212,71 @@ def template_name(namespace: str) -> str:
     return f"{namespace}newsflow-articles"
 
 
-def index_template(namespace: str) -> dict[str, Any]:
-    """Composable index template for every version of the articles index."""
-    text_en = {
-        "type": "text",
-        "analyzer": "english_hunspell",
-        "search_analyzer": "english_hunspell",
+def _text(analyzer: str, search_analyzer: str | None = None, **extra: Any) -> dict[str, Any]:
+    field = {"type": "text", "analyzer": analyzer, **extra}
+    if search_analyzer:
+        field["search_analyzer"] = search_analyzer
+    return field
+
+
+# The word being typed: edge n-grams of every word (2..15 characters, longer
+# words whole). Only "which documents" matters for it, so no positions,
+# frequencies or norms: one posting list per prefix, read by a term lookup.
+_PREFIX = _text("newsflow_prefix", "newsflow_prefix_search", index_options="docs", norms=False)
+_EXACT = _text("newsflow_exact")
+
+
+def text_properties() -> dict[str, Any]:
+    """The searchable text fields (see the module doc)."""
+    properties: dict[str, Any] = {
+        "title": {
+            # Offsets here too: a page highlights the title of every hit, and
+            # re-analysing it for each highlighted field cost more than the search.
+            **_text("newsflow_folded", "newsflow_folded_search", index_options="offsets"),
+            "fields": {
+                "exact": _EXACT,
+                "prefix": _PREFIX,
+                "raw": {"type": "keyword", "ignore_above": 512},
+            },
+        },
+        "body": {
+            # Offsets in the postings make highlighting long articles cheap
+            # (no re-analysis at query time).
+            **_text("newsflow_folded", "newsflow_folded_search", index_options="offsets"),
+            "fields": {"exact": _EXACT, "prefix": _PREFIX},
+        },
+        # Bylines are searched like text (folded: "Kuperinsky", "Muller" for
+        # "Müller") and counted as written (`authors.keyword`, the facet).
+        "authors": {
+            **_text("newsflow_folded", "newsflow_folded_search"),
+            "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
+        },
     }
+    for lang in STEMMED_LANGUAGES:
+        stemmed = _text(f"newsflow_{lang}", f"newsflow_{lang}_search", index_options="offsets")
+        properties[f"title_{lang}"] = stemmed
+        properties[f"body_{lang}"] = stemmed
+    return properties
+
+
+def index_template(namespace: str, replicas: int = 0) -> dict[str, Any]:
+    """Composable index template for every version of the articles index."""
     keyword = {"type": "keyword"}
     return {
         "index_patterns": [f"{namespace}articles-v*"],
         "priority": 200,
-        "_meta": {"owner": "newsflow", "description": "Cleaned, enriched news articles"},
+        "_meta": {
+            "owner": "newsflow",
+            "description": "Cleaned, enriched news articles",
+            "version": INDEX_VERSION,
+        },
         "template": {
             "settings": {
                 "number_of_shards": 1,
-                "number_of_replicas": 0,
+                # One copy per shard on a second node in a cluster (index_replicas).
+                "number_of_replicas": replicas,
                 "refresh_interval": "1s",
-                "analysis": {
-                    # The integ-test distribution has no analysis-common module
-                    # (no porter_stem, no asciifolding): English stemming comes
-                    # from hunspell, which core ships, with the en_US dictionary
-                    # installed under config/hunspell by deploy/.
-                    "filter": {
-                        "en_stop": {"type": "stop", "stopwords": "_english_"},
-                        "en_hunspell": {"type": "hunspell", "locale": "en_US", "dedup": True},
-                    },
-                    "analyzer": {
-                        "english_hunspell": {
-                            "type": "custom",
-                            "tokenizer": "standard",
-                            "filter": ["lowercase", "en_stop", "en_hunspell"],
-                        }
-                    },
-                    "normalizer": {"lower": {"type": "custom", "filter": ["lowercase"]}},
-                },
+                "analysis": ANALYSIS,
             },
             "mappings": {
                 "dynamic": "strict",
@@ -88,23 +285,7 @@ def index_template(namespace: str) -> dict[str, Any]:
                     "url": {"type": "keyword", "index": False},
                     "source": keyword,
                     "site_name": keyword,
-                    "title": {
-                        **text_en,
-                        # `title.std` matches exact word forms (no stemming);
-                        # the search boosts it a little above the stemmed field.
-                        "fields": {
-                            "std": {"type": "text", "analyzer": "standard"},
-                            "raw": {"type": "keyword", "ignore_above": 512},
-                        },
-                    },
-                    "body": {
-                        **text_en,
-                        # Offsets in the postings make highlighting long
-                        # articles cheap (no re-analysis at query time).
-                        "index_options": "offsets",
-                        "fields": {"std": {"type": "text", "analyzer": "standard"}},
-                    },
-                    "authors": keyword,
+                    **text_properties(),
                     "credit": keyword,
                     "language": keyword,
                     "input_format": keyword,
@@ -133,6 +314,24 @@ def index_template(namespace: str) -> dict[str, Any]:
     }
 
 
+def stemmed_language(language: object) -> str | None:
+    """The stemmed language of an article's language code ("en", "fr-CA",
+    "ES"), None for any other language or none."""
+    if not isinstance(language, str):
+        return None
+    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code if code in STEMMED_LANGUAGES else None
+
+
+def language_fields(language: object, title: object, body: object) -> dict[str, Any]:
+    """The per-language copies of title and body: one language's pair, or
+    nothing (other languages are searched folded, without stemming)."""
+    lang = stemmed_language(language)
+    if lang is None:
+        return {}
+    return {f"title_{lang}": title, f"body_{lang}": body}
+
+
 def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
     """The search document of an enriched article. `_id` is the article id."""
     groups: dict[str, list[str]] = {g: [] for g in (*ENTITY_FACETS, "dates")}
@@ -158,6 +357,7 @@ def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
         "site_name": article.site_name,
         "title": article.title,
         "body": article.text,
+        **language_fields(article.language, article.title, article.text),
         "authors": article.authors,
         "credit": article.credit,
         "language": article.language,
@@ -176,17 +376,79 @@ def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
     }
 
 
-async def ensure_index(es: AsyncElasticsearch, namespace: str) -> str:
+def current_fields() -> frozenset[str]:
+    """Top-level fields a document of the current version may have."""
+    return frozenset(index_template("")["template"]["mappings"]["properties"])
+
+
+def upgrade_document(source: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document of any earlier version in the current shape: fields
+    the mapping no longer has dropped (it is strict), derived fields
+    recomputed from title, body and language. The current shape is left as
+    it is, so applying it twice changes nothing. `newsflow reindex` applies
+    it to every document it copies, which is what lets a template change
+    roll out through the alias swap."""
+    keep = current_fields() - set(DERIVED_FIELDS)
+    document = {key: value for key, value in source.items() if key in keep}
+    document.update(
+        language_fields(document.get("language"), document.get("title"), document.get("body"))
+    )
+    return document
+
+
+def _portable(field: Mapping[str, Any]) -> dict[str, Any]:
+    """A field's mapping without what an older index may lack (our analyzers,
+    sub-fields): the type alone, so a document is accepted, analysed by
+    `standard` until the reindex."""
+    portable = {key: value for key, value in field.items() if key == "type"}
+    if "properties" in field:
+        portable["properties"] = {name: _portable(sub) for name, sub in field["properties"].items()}
+    return portable or {"type": "object"}
+
+
+def compatibility_patch(existing: Mapping[str, Any]) -> dict[str, Any]:
+    """Properties to add to an older index's mapping so that it accepts
+    documents of the current shape: every current top-level field it lacks,
+    in its portable form. Fields it has keep their mapping (a keyword
+    `authors` still takes a list of names)."""
+    wanted = index_template("")["template"]["mappings"]["properties"]
+    return {name: _portable(field) for name, field in wanted.items() if name not in existing}
+
+
+async def _patch_older_index(es: AsyncElasticsearch, namespace: str, index: str) -> None:
+    """An index of an earlier version behind the alias (code deployed, no
+    reindex yet): let it accept current documents, so the indexer never
+    dead-letters articles during an upgrade. `newsflow reindex` then builds
+    the current version."""
+    version = index_version(namespace, index)
+    if version is None or version >= INDEX_VERSION:
+        return
+    mapping = await es.indices.get_mapping(index=index)
+    existing = mapping[index]["mappings"].get("properties", {})
+    if patch := compatibility_patch(existing):
+        await es.indices.put_mapping(index=index, properties=patch)
+    log.warning(
+        "the articles alias points to an older index version; run `newsflow reindex`",
+        extra={"index": index, "version": version, "current_version": INDEX_VERSION},
+    )
+
+
+async def ensure_index(es: AsyncElasticsearch, namespace: str, replicas: int = 0) -> str:
     """Create the template, the current index version and the alias if
     missing. Idempotent; safe to call from every worker at start. Returns the
     concrete index name the alias points to."""
-    await es.indices.put_index_template(name=template_name(namespace), **index_template(namespace))
+    await es.indices.put_index_template(
+        name=template_name(namespace), **index_template(namespace, replicas)
+    )
     alias = alias_name(namespace)
     try:
         current = await es.indices.get_alias(name=alias)
-        return next(iter(current.body))
+        existing = next(iter(current.body))
     except NotFoundError:
         pass
+    else:
+        await _patch_older_index(es, namespace, existing)
+        return existing
     index = index_name(namespace)
     if not await es.indices.exists(index=index):
         try:

@@ -292,6 +292,8 @@ def facet_values(article: EnrichedArticleV1, facet: str) -> list[str]:
         return [article.source]
     if facet == "language":
         return [article.language] if article.language else []
+    if facet == "author":
+        return sorted(set(article.authors))
     return sorted({e.canonical for e in article.entities if e.group == facet})
 
 

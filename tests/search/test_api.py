@@ -265,8 +265,32 @@ async def test_date_range_excludes_undated_and_out_of_range(
     histogram = body["histogram"]
     assert sum(b["count"] for b in histogram["buckets"]) == body["total"]
     assert histogram["undated"] == 0
-    assert histogram["buckets"][0]["start"] <= "2023-06-01"
-    assert histogram["buckets"][-1]["end"] > "2024-03-31"
+    # The chart spans the results, at the finest interval that keeps it
+    # under 60 bars (some 10 months: weeks).
+    dated = sorted(
+        a.published_at.date().isoformat()
+        for a in corpus
+        if a.article_id in expected and a.published_at
+    )
+    assert histogram["buckets"][0]["start"] <= dated[0] < histogram["buckets"][0]["end"]
+    assert histogram["buckets"][-1]["start"] <= dated[-1] < histogram["buckets"][-1]["end"]
+    assert histogram["interval"] == "week" and len(histogram["buckets"]) <= 60
+
+
+async def test_histogram_of_results_close_together_is_drawn_finer(
+    api: httpx.AsyncClient, corpus: list[EnrichedArticleV1]
+) -> None:
+    # Two articles 17 days apart in a corpus of two years: by day, not in one
+    # bar of a monthly axis.
+    dated = [(a.published_at, a) for a in corpus if a.published_at]
+    (first_at, first), (second_at, second) = sorted(dated, key=lambda pair: pair[0])[:2]
+    phrases = [f'"{a.title.replace(chr(34), " ")}"' for a in (first, second) if a.title]
+    body = await search(api, q=" | ".join(phrases), sort="newest")
+    assert ids(body) == {first.article_id, second.article_id}
+    histogram = body["histogram"]
+    assert histogram["interval"] == "day"
+    assert histogram["buckets"][0]["start"] == first_at.date().isoformat()
+    assert histogram["buckets"][-1]["start"] == second_at.date().isoformat()
 
 
 async def test_histogram_and_undated_cover_every_hit(

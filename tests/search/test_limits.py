@@ -13,7 +13,6 @@ from services.search import stored
 from services.search.limits import (
     clamp,
     date_window,
-    highlight_text,
     query_problem,
     query_shape,
     window_problem,
@@ -28,6 +27,8 @@ from services.search.query import (
     histogram_span,
 )
 from services.search.results import bounds_from, histogram_from
+from services.search.syntax import parse
+from services.search.textquery import highlight_terms
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -173,29 +174,46 @@ def test_query_problem_names_the_limit() -> None:
 @pytest.mark.parametrize(
     ("q", "expected"),
     [
-        ("climat~2 chang*", "climat chang"),
-        ('"a b"~3 c', '"a b" c'),
-        ("plain words", "plain words"),
-        (r"keep\* escaped", r"keep\* escaped"),
-        ('a|b|A|-c +(d) -"e f"', "a b d"),
-        (" ".join(f"w{i}" for i in range(40)), " ".join(f"w{i}" for i in range(8))),
+        ("climat~2 chang*", ["climat", "chang"]),
+        ('"a b"~3 c', ['"a b"', "c"]),
+        ("plain words", ["plain", "words"]),
+        (r"keep\* escaped", ["keep*", "escaped"]),
+        ('a|b|A|-c +(d) -"e f" source:x.com', ["a", "b", "d"]),
+        (" ".join(f"w{i}" for i in range(40)), [f"w{i}" for i in range(8)]),
     ],
 )
-def test_highlight_text_drops_expanding_operators(q: str, expected: str) -> None:
-    assert highlight_text(q) == expected
+def test_highlight_drops_expanding_operators(q: str, expected: list[str]) -> None:
+    found = [f'"{t.text}"' if t.kind == "phrase" else t.text for t in highlight_terms(parse(q))]
+    assert found == expected
+
+
+def _clauses(node: Any) -> list[dict[str, Any]]:
+    """Every multi_match clause in a query, depth first."""
+    if isinstance(node, dict):
+        own = [node["multi_match"]] if "multi_match" in node else []
+        return own + [c for value in node.values() for c in _clauses(value)]
+    if isinstance(node, list):
+        return [c for value in node for c in _clauses(value)]
+    return []
 
 
 def test_search_body_bounds_its_cost() -> None:
     body = build_search_body(SearchRequest(q="elec* vot~2"), timeout="2000ms")
-    sqs = body["query"]["bool"]["must"][0]["simple_query_string"]
-    assert sqs["fuzzy_max_expansions"] == FUZZY_MAX_EXPANSIONS
-    assert sqs["fuzzy_prefix_length"] >= 1
+    fuzzy = [c for c in _clauses(body["query"]) if "fuzziness" in c]
+    assert fuzzy and all(c["max_expansions"] == FUZZY_MAX_EXPANSIONS for c in fuzzy)
+    assert all(c["prefix_length"] >= 1 for c in fuzzy)
+    # A prefix is a term lookup in the edge n-gram fields, never an expansion.
+    prefix = [c for c in _clauses(body["query"]) if c["query"] == "elec"]
+    assert prefix and all(f.split(".")[1].startswith("prefix") for f in prefix[0]["fields"])
     assert body["timeout"] == "2000ms"
     highlight = body["highlight"]
     assert highlight["max_analyzed_offset"] == HIGHLIGHT_MAX_ANALYZED_CHARS
-    assert highlight["highlight_query"]["simple_query_string"]["query"] == "elec vot"
-    only_operators = build_search_body(SearchRequest(q="~2"))["highlight"]
-    assert only_operators["highlight_query"] == {"match_none": {}}
+    for name, field in highlight["fields"].items():
+        # One query per field, naming that field only, the operators dropped.
+        should = field["highlight_query"]["bool"]["should"]
+        assert [c["match"][name]["query"] for c in should] == ["elec", "vot"]
+    only_operators = build_search_body(SearchRequest(q="~2"))["highlight"]["fields"]
+    assert all("highlight_query" not in f for f in only_operators.values())  # the lead
     assert "timeout" not in build_search_body(SearchRequest())
 
 

@@ -15,14 +15,23 @@ from services.search.models import SearchRequest, parse_date_bound
 from services.search.query import (
     DateBounds,
     all_of,
+    build_histogram_body,
     build_search_body,
     build_similar_body,
     choose_interval,
     date_clause,
+    histogram_span,
+    matching_query,
     sort_clause,
     text_query,
 )
-from services.search.results import facet_from, hit_from, interval_end, suggestions_from
+from services.search.results import (
+    facet_from,
+    hit_from,
+    interval_end,
+    similar_from,
+    suggestions_from,
+)
 from services.search.suggest import build_suggest_body, normalise_prefix, suggest_pattern
 
 SEP = "\x1f"
@@ -65,7 +74,7 @@ def test_date_bounds_tell_days_from_instants(text: str, expected: date) -> None:
 
 
 def test_invalid_requests_are_refused() -> None:
-    with pytest.raises(ValidationError, match="'from' must not be after 'to'"):
+    with pytest.raises(ValidationError, match=r"'from' \(2024-02-01\) must not be after 'to'"):
         request(date_from="2024-02-01", date_to="2024-01-31")
     with pytest.raises(ValidationError, match="either 'page' or 'cursor'"):
         request(page=2, cursor="abc")
@@ -76,16 +85,66 @@ def test_invalid_requests_are_refused() -> None:
 
 
 # ----------------------------------------------------------------- text
-def test_text_query() -> None:
+def test_text_query_is_an_and_of_words_minus_exclusions() -> None:
     assert text_query("") == {"match_all": {}}
-    sqs = text_query('"exact phrase" -not a | b')["simple_query_string"]
-    assert sqs["query"] == '"exact phrase" -not a | b'
-    assert sqs["default_operator"] == "and"
-    assert sqs["quote_field_suffix"] == ".std"
-    assert sqs["lenient"] is True
-    # Title weighs more than body.
-    weights = {f.split("^")[0]: float(f.split("^")[1]) if "^" in f else 1.0 for f in sqs["fields"]}
-    assert weights["title"] > weights["body"]
+    query = text_query('"exact phrase" -not a | b')["bool"]
+    phrase, either = query["must"]
+    assert phrase["multi_match"]["type"] == "phrase"
+    assert phrase["multi_match"]["query"] == "exact phrase"
+    assert len(either["bool"]["should"]) == 2 and either["bool"]["minimum_should_match"] == 1
+    [excluded] = query["must_not"]
+    assert excluded["multi_match"]["query"] == "not"
+
+
+def test_a_word_is_scored_in_every_form_title_first() -> None:
+    clause = text_query("election", prefix_last=False)["multi_match"]
+    assert clause["type"] == "most_fields" and clause["operator"] == "and"
+    weights = {f.split("^")[0]: float(f.split("^")[1]) for f in clause["fields"]}
+    # As written > folded > stemmed, in the title and in the body.
+    assert weights["title.exact"] > weights["title"] > weights["title_en"]
+    assert weights["body.exact"] > weights["body"] > weights["body_en"]
+    assert weights["title"] > weights["body.exact"]  # the title counts more
+    assert {"title_fr", "title_es", "body_fr", "body_es", "authors"} <= set(weights)
+    assert clause["zero_terms_query"] == "all"  # a word of symbols never empties a query
+
+
+def test_the_last_word_also_matches_as_a_prefix() -> None:
+    last = text_query("donald tru")["bool"]["must"][1]["bool"]["should"]
+    assert last[0]["multi_match"]["query"] == "tru"
+    typed = last[1]["multi_match"]
+    assert all(".prefix" in f for f in typed["fields"])
+    first = text_query("donald tru")["bool"]["must"][0]
+    assert "multi_match" in first  # only the last word
+    assert "bool" not in text_query("tru", prefix_last=False)
+
+
+def test_symbols_and_emoji_are_not_words() -> None:
+    assert text_query("trump 🚀") == text_query("trump")
+    assert text_query("🚀 — &") == {"match_all": {}}
+
+
+def test_plus_and_ampersand_are_part_of_words() -> None:
+    assert text_query("C++", prefix_last=False)["multi_match"]["query"] == "C++"
+    assert text_query("AT&T", prefix_last=False)["multi_match"]["query"] == "AT&T"
+
+
+def test_field_prefixes() -> None:
+    author = text_query('author:"Amy Kuperinsky"')["multi_match"]
+    assert author["fields"] == ["authors^3"] and author["type"] == "phrase"
+    source = text_query("source:NYTimes")["bool"]["should"]
+    assert source == [{"term": {"source": "nytimes"}}, {"prefix": {"source": "nytimes."}}]
+    title = text_query("title:keyboard", prefix_last=False)["multi_match"]
+    assert all(f.startswith("title") for f in title["fields"])
+    excluded = text_query("trump -source:nypost.com")["bool"]["must_not"][0]
+    assert excluded["bool"]["should"][0] == {"term": {"source": "nypost.com"}}
+    # An unknown prefix is text.
+    assert text_query("foo:bar", prefix_last=False)["multi_match"]["query"] == "foo:bar"
+
+
+def test_synonyms_join_only_words_of_the_list() -> None:
+    usa = text_query("usa", prefix_last=False)["bool"]["should"]
+    assert usa[1] == {"match": {"body": {"query": "usa", "analyzer": "newsflow_synonyms_search"}}}
+    assert "multi_match" in text_query("france", prefix_last=False)
 
 
 def test_highlight_is_html_encoded_with_mark_tags() -> None:
@@ -93,9 +152,24 @@ def test_highlight_is_html_encoded_with_mark_tags() -> None:
     highlight = body["highlight"]
     assert highlight["encoder"] == "html"
     assert highlight["pre_tags"] == ["<mark>"] and highlight["post_tags"] == ["</mark>"]
-    assert set(highlight["fields"]) == {"title", "body"}
-    assert "highlight_query" in highlight
-    assert "highlight_query" not in build_search_body(request())["highlight"]
+    assert {"title", "body", "title_en", "body_fr"} <= set(highlight["fields"])
+    assert highlight["fields"]["body"]["no_match_size"] > 0
+    assert "no_match_size" not in highlight["fields"]["body_en"]
+    assert highlight["fields"]["body_fr"]["highlight_query"] == {
+        "match": {"body_fr": {"query": "climate"}}
+    }
+    fields = build_search_body(request())["highlight"]["fields"]
+    assert all("highlight_query" not in f for f in fields.values())
+
+
+def test_matching_query_holds_every_condition() -> None:
+    query = matching_query(
+        request(q="trump", source=["a.com"], date_from="2024-01-01"), prefix_last=False
+    )
+    must, filters = query["bool"]["must"], query["bool"]["filter"]
+    assert must[0]["multi_match"]["query"] == "trump"
+    assert {"terms": {"source": ["a.com"]}} in filters
+    assert any("range" in f for f in filters)
 
 
 # ----------------------------------------------------------------- filters and facets
@@ -111,6 +185,13 @@ def test_facet_filters_are_post_filters_or_within_and_across() -> None:
     }
     # The scored query has no facet filter: aggregations see every facet value.
     assert "terms" not in str(body["query"])
+
+
+def test_author_facet_counts_bylines_as_written() -> None:
+    body = build_search_body(request(author=["Amy Kuperinsky"]))
+    assert body["post_filter"] == {"terms": {"authors.keyword": ["Amy Kuperinsky"]}}
+    terms = body["aggs"]["facet_author"]["aggs"]["top"]["terms"]
+    assert terms["field"] == "authors.keyword"
 
 
 def test_each_facet_is_counted_without_its_own_filter() -> None:
@@ -165,21 +246,25 @@ def test_date_range_filters_the_query_not_the_post_filter() -> None:
     assert "post_filter" not in body
 
 
-def test_histogram_spans_the_range_with_a_fitting_interval() -> None:
+def test_histogram_fits_the_requested_range() -> None:
     body = build_search_body(request(date_from="2024-03-01", date_to="2024-03-31"))
-    histogram = body["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]
+    dates = body["aggs"]["dates"]["aggs"]
+    histogram = dates["histogram"]["date_histogram"]
     assert histogram["field"] == "published_at"
     assert histogram["calendar_interval"] == "day"
     assert histogram["min_doc_count"] == 0
-    start = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp() * 1000)
-    end = int(datetime(2024, 4, 1, tzinfo=UTC).timestamp() * 1000) - 1
-    assert histogram["extended_bounds"] == {"min": start, "max": end}
+    # The axis spans the results (first to last non-empty bucket), not the range.
+    assert "extended_bounds" not in histogram
     assert histogram["hard_bounds"]["min"] == int(
         datetime(1900, 1, 1, tzinfo=UTC).timestamp() * 1000
     )
     # Undated: no date, or one outside the window (no bucket shows it).
-    undated = body["aggs"]["dates"]["aggs"]["undated"]["filter"]["bool"]["must_not"]
+    undated = dates["undated"]["filter"]["bool"]["must_not"]
     assert list(undated[0]["range"]["published_at"]) == ["gte", "lte"]
+    # The results' own span, to draw them finer when they lie close together.
+    span = dates["span"]
+    assert set(span["aggs"]) == {"oldest", "newest"}
+    assert span["filter"]["range"]["published_at"]["gte"] == histogram["hard_bounds"]["min"]
 
 
 def test_histogram_interval_from_corpus_bounds() -> None:
@@ -187,26 +272,30 @@ def test_histogram_interval_from_corpus_bounds() -> None:
     body = build_search_body(request(), bounds=bounds)
     histogram = body["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]
     assert histogram["calendar_interval"] == "quarter"
-    # Every search without a range shares the corpus' time axis.
-    assert histogram["extended_bounds"] == {
-        "min": int(bounds.oldest.timestamp() * 1000),
-        "max": int(bounds.newest.timestamp() * 1000),
-    }
-    assert (
-        "extended_bounds"
-        not in build_search_body(request())["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]
-    )
 
 
 @pytest.mark.parametrize(
     "dates",
     [{"date_from": TOMORROW}, {"date_to": "2001-01-01"}, {"date_to": "2001-01-01T00:00:00"}],
 )
-def test_histogram_bounds_stay_ordered_for_ranges_beyond_the_corpus(dates: dict[str, str]) -> None:
+def test_histogram_span_stays_ordered_for_ranges_beyond_the_corpus(dates: dict[str, str]) -> None:
     bounds = DateBounds(datetime(2015, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
-    body = build_search_body(request(**dates), bounds=bounds)
-    extended = body["aggs"]["dates"]["aggs"]["histogram"]["date_histogram"]["extended_bounds"]
-    assert extended["min"] <= extended["max"]
+    oldest, newest = histogram_span(request(**dates), bounds)
+    assert oldest is not None and newest is not None and oldest <= newest
+
+
+def test_histogram_of_the_results_span() -> None:
+    span = DateBounds(datetime(2019, 11, 18, tzinfo=UTC), datetime(2019, 12, 10, tzinfo=UTC))
+    body = build_histogram_body(request(q="trump", source=["a.com"]), span)
+    assert body["size"] == 0
+    dates = body["aggs"]["dates"]
+    assert dates["filter"] == {"terms": {"source": ["a.com"]}}
+    histogram = dates["aggs"]["histogram"]["date_histogram"]
+    assert histogram["calendar_interval"] == "day"
+    assert histogram["extended_bounds"] == {
+        "min": int(span.oldest.timestamp() * 1000),
+        "max": int(span.newest.timestamp() * 1000),
+    }
 
 
 @pytest.mark.parametrize(
@@ -224,10 +313,12 @@ def test_choose_interval(days: int, interval: str) -> None:
 
 # ----------------------------------------------------------------- sorting and paging
 def test_sorts_end_on_the_unique_id() -> None:
-    for order in ("relevance", "newest"):
+    for order in ("relevance", "newest", "oldest"):
         assert sort_clause(order)[-1] == {"article_id": {"order": "asc"}}
     assert sort_clause("relevance")[0] == {"_score": {"order": "desc"}}
     assert sort_clause("newest")[0] == {"published_at": {"order": "desc", "missing": "_last"}}
+    assert sort_clause("oldest")[0] == {"published_at": {"order": "asc", "missing": "_last"}}
+    assert request(sort="oldest").effective_sort == "oldest"  # with or without words
     # Empty q sorts newest whatever was asked.
     assert build_search_body(request(sort="relevance"))["sort"] == sort_clause("newest")
 
@@ -333,9 +424,27 @@ def test_suggestions_from_keys() -> None:
 
 
 def test_similar_body() -> None:
-    mlt = build_similar_body("articles-v1", "a" * 32, 5)["query"]["more_like_this"]
+    body = build_similar_body("articles-v1", "a" * 32, 5)
+    mlt = body["query"]["more_like_this"]
     assert mlt["fields"] == ["title", "body"]
     assert mlt["like"] == [{"_index": "articles-v1", "_id": "a" * 32}]
+    # The seed is among the hits: its score is the yardstick.
+    assert mlt["include"] is True and body["size"] == 6
+    assert "the" in mlt["stop_words"] and "la" in mlt["stop_words"]
+
+
+def test_similar_keeps_only_articles_close_enough() -> None:
+    hits = [
+        {"_id": "seed", "_score": 10.0, "_source": {"title": "S", "source": "s"}},
+        {"_id": "twin", "_score": 6.0, "_source": {"title": "T", "source": "s"}},
+        {"_id": "near", "_score": 3.5, "_source": {"title": "N", "source": "s"}},
+        {"_id": "far", "_score": 1.0, "_source": {"title": "F", "source": "s"}},
+    ]
+    items = similar_from("seed", {"hits": {"hits": hits}}, 5).items
+    assert [(i.id, i.score) for i in items] == [("twin", 0.6), ("near", 0.35)]
+    assert [i.id for i in similar_from("seed", {"hits": {"hits": hits}}, 1).items] == ["twin"]
+    # Without the seed's own score, nothing can be said to be close.
+    assert similar_from("seed", {"hits": {"hits": hits[1:]}}, 5).items == []
 
 
 # ----------------------------------------------------------------- results
@@ -365,6 +474,24 @@ def test_facet_keeps_selected_values_outside_the_top() -> None:
         ("z", 1, True),
         ("gone", 0, True),
     ]
+
+
+def test_hit_prefers_the_stemmed_fragments_that_mark_something() -> None:
+    raw: dict[str, Any] = {
+        "_id": "x",
+        "_source": {"title": "Elections", "source": "s"},
+        "highlight": {
+            "title": ["Elections"],
+            "title_en": ["<mark>Elections</mark>"],
+            "body": ["the lead paragraph"],
+            "body_en": ["new <mark>elections</mark> were called"],
+        },
+    }
+    hit = hit_from(raw)
+    assert hit.title_html == "<mark>Elections</mark>"
+    assert hit.snippets == ["new <mark>elections</mark> were called"]
+    raw["highlight"] = {"body": ["<mark>c++</mark> code"], "body_en": ["no mark"]}
+    assert hit_from(raw).snippets == ["<mark>c++</mark> code"]
 
 
 def test_hit_without_title_match_has_no_title_html() -> None:

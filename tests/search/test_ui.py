@@ -8,85 +8,26 @@ ignored); their paths are printed (`pytest -s` shows them).
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import quote_plus
-from uuid import uuid4
 
 import pytest
-import uvicorn
 from elasticsearch import AsyncElasticsearch
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
-from redis.asyncio import Redis
+from playwright.sync_api import Browser, Page, expect
 
-from services.search.app import create_app
 from shared.contracts.models import EnrichedArticleV1
-from shared.runtime.settings import SearchSettings
+from tests.search.browser import facet_counts_on_page, serve_indexed, shot
 from tests.search.corpus import (
     HOSTILE_ENTITY,
     HOSTILE_MARKUP,
     HOSTILE_WORD,
     build_corpus,
-    drop_namespace,
     facet_counts,
     index_corpus,
 )
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServedApp:
-    """uvicorn in a thread, on a free port, for the browser to reach."""
-
-    def __init__(self, settings: SearchSettings) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def __enter__(self) -> ServedApp:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -96,81 +37,10 @@ def corpus() -> list[EnrichedArticleV1]:
 
 @pytest.fixture(scope="module")
 def base_url(corpus: list[EnrichedArticleV1]) -> Iterator[str]:
-    settings = SearchSettings(namespace=f"test-{uuid4().hex[:8]}-", cache_ttl_s=2)
+    async def index(es: AsyncElasticsearch, namespace: str) -> None:
+        await index_corpus(es, namespace, corpus)
 
-    async def with_clients(action: str) -> None:
-        es = AsyncElasticsearch(settings.es_url)
-        redis = Redis.from_url(settings.redis_dsn)
-        try:
-            if action == "index":
-                await index_corpus(es, settings.namespace, corpus)
-            else:
-                await drop_namespace(es, redis, settings.namespace)
-        finally:
-            await es.close()
-            await redis.aclose()
-
-    # In a thread of its own: sync Playwright keeps an event loop running in
-    # this one, where asyncio.run() is not allowed.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, with_clients("index")).result()
-        try:
-            with ServedApp(settings) as served:
-                yield served.url
-        finally:
-            pool.submit(asyncio.run, with_clients("drop")).result()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page that fails the test on any script error or console error
-    (a CSP violation would be one)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console error: {message.text}")
-
-    page.on("console", on_console)
-    yield page
-    context.close()
-    assert not problems, problems
-
-
-def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"search-{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    print(f"screenshot: {path}")
-    return path
-
-
-def summary_total(page: Page) -> int:
-    text = page.locator("#summary strong").inner_text()
-    return int(re.sub(r"\D", "", text))
-
-
-def facet_counts_on_page(page: Page, facet: str) -> dict[str, int]:
-    items = page.locator(f'.facet[data-facet="{facet}"] .facet-item label')
-    counts = {}
-    for i in range(items.count()):
-        label = items.nth(i)
-        value = label.locator(".facet-value").text_content() or ""
-        counts[value] = int(re.sub(r"\D", "", label.locator(".facet-count").text_content() or "0"))
-    return counts
+    yield from serve_indexed(index)
 
 
 # ----------------------------------------------------------------- tests
@@ -260,7 +130,7 @@ def test_hostile_article_renders_as_text(page: Page, base_url: str) -> None:
     expect(page.locator(".entities")).to_contain_text(HOSTILE_ENTITY)
     # Nothing from the article became an element, and nothing ran.
     assert page.locator("#reader script, #reader img, #results img, .hits b").count() == 0
-    assert page.locator("script").count() == 1  # our own app.js
+    assert page.locator("script").count() == 2  # our own util.js and app.js
     assert page.evaluate("() => typeof window.__pwned") == "undefined"
     page.locator(".entities .chip", has_text="Evil Corp").hover()
     assert page.evaluate("() => typeof window.__pwned") == "undefined"

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Request, sync_playwright
 
 from shared.runtime.settings import SearchSettings
-from tests.search.test_ui import CHROMIUM, CHROMIUM_ARGS, ServedApp
+from tests.search.browser import CHROMIUM, CHROMIUM_ARGS, ServedApp
 
 pytestmark = [pytest.mark.integration]
 

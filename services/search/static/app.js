@@ -1,5 +1,6 @@
 /*
- * Newsflow search UI: plain JavaScript, no build step.
+ * Newsflow search UI, part 2: the page. Plain JavaScript, no build step;
+ * util.js (loaded first) brings the DOM, highlight and date helpers.
  *
  * Two rules shape this file:
  *
@@ -13,16 +14,27 @@
  *    from the API HTML-escaped with <mark> as the only tags; they are split on
  *    those two literal tags, the pieces un-escaped by hand, and inserted as
  *    text nodes inside real <mark> elements. There is no innerHTML here.
+ *
+ * Answers arrive out of order: every request that fills a part of the page
+ * (results, suggestions, a facet's value search, the article) is aborted when
+ * a newer one starts, and an answer is drawn only if it is still the answer to
+ * what is on screen (a request id, or the query it was for).
  */
 "use strict";
 
 (() => {
+  const {
+    el, fill, appendHighlighted, safeHttpUrl, fmtCount, plural, fmtDate, fmtDay, dayDate,
+    dayBefore, parseDay, monthFormat, dateFormat, DAY, PRESETS, presetFrom,
+  } = window.NewsflowUI;
+
   const FACETS = [
-    { name: "source", title: "Sources", chip: "Source" },
+    { name: "source", title: "Sources", chip: "Source", search: "Search sources" },
     { name: "language", title: "Languages", chip: "Language" },
-    { name: "people", title: "People", chip: "Person" },
-    { name: "organisations", title: "Organisations", chip: "Organisation" },
-    { name: "places", title: "Places", chip: "Place" },
+    { name: "author", title: "Authors", chip: "Author", search: "Search authors" },
+    { name: "people", title: "People", chip: "Person", search: "Search people" },
+    { name: "organisations", title: "Organisations", chip: "Organisation", search: "Search organisations" },
+    { name: "places", title: "Places", chip: "Place", search: "Search places" },
   ];
   const FACET_NAMES = FACETS.map((f) => f.name);
   const ENTITY_GROUPS = [
@@ -34,121 +46,33 @@
     { group: "dates", title: "Dates" },
     { group: "other", title: "Other" },
   ];
+  const SORTS = ["relevance", "newest", "oldest"];
   const PAGE_SIZE = 20;
   const FACET_SIZE = 15;
   const FACET_VISIBLE = 6;
   const MAX_WINDOW = 10000; // the API's page-number limit (deeper: cursor)
   const SEARCH_DELAY_MS = 200;
   const SUGGEST_DELAY_MS = 120;
+  const NARROW = window.matchMedia("(max-width: 820px)");
 
   const $ = (id) => document.getElementById(id);
   const ui = {
-    form: $("search-form"),
-    q: $("q"),
-    sort: $("sort"),
-    suggestions: $("suggestions"),
-    progress: $("progress"),
-    sidebar: $("sidebar"),
-    facetsToggle: $("filters-toggle"),
-    filterCount: $("filter-count"),
-    facets: $("facets"),
-    facetLists: $("facet-lists"),
-    from: $("from"),
-    to: $("to"),
-    main: $("main"),
-    results: $("results"),
-    chips: $("chips"),
-    summary: $("summary"),
-    histogram: $("histogram"),
-    chart: $("chart"),
-    bars: $("bars"),
-    axis: $("axis"),
-    undated: $("undated"),
-    hits: $("hits"),
-    pager: $("pager"),
-    reader: $("reader"),
+    form: $("search-form"), q: $("q"), sort: $("sort"), suggestions: $("suggestions"),
+    helpToggle: $("help-toggle"), help: $("syntax-help"), progress: $("progress"),
+    sidebar: $("sidebar"), facetsToggle: $("filters-toggle"), filterCount: $("filter-count"),
+    facets: $("facets"), facetLists: $("facet-lists"), presets: $("presets"), from: $("from"),
+    to: $("to"), dateProblem: $("date-problem"), main: $("main"), results: $("results"),
+    chips: $("chips"), summary: $("summary"), exportLinks: $("export"), spelling: $("spelling"),
+    histogram: $("histogram"), chart: $("chart"), yaxis: $("yaxis"), bars: $("bars"),
+    axis: $("axis"), undated: $("undated"), hits: $("hits"), pager: $("pager"), reader: $("reader"),
   };
 
-  // ------------------------------------------------------------ DOM helpers
-  /** Build an element. Strings among children become text nodes, never HTML. */
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  const ENTITY_REF = /&(#[xX][0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g;
-  const NAMED = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-  /** replaceChildren without its habit of turning null into the text "null". */
-  function fill(parent, ...children) {
-    parent.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
-    return parent;
-  }
-
-  /** Undo the highlighter's HTML encoder, to get the article's own text back. */
-  function unescapeEntities(text) {
-    return text.replace(ENTITY_REF, (match, ref) => {
-      if (ref[0] !== "#") return NAMED[ref];
-      const code = ref[1] === "x" || ref[1] === "X" ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      try {
-        return String.fromCodePoint(code);
-      } catch {
-        return match;
-      }
-    });
-  }
-
-  /** Append a highlight fragment ("a &lt;b&gt; <mark>c</mark>") as text + <mark>. */
-  function appendHighlighted(parent, fragment) {
-    let marked = false;
-    for (const part of fragment.split(/(<\/?mark>)/)) {
-      if (part === "<mark>") marked = true;
-      else if (part === "</mark>") marked = false;
-      else if (part) {
-        const text = document.createTextNode(unescapeEntities(part));
-        parent.append(marked ? el("mark", null, text) : text);
-      }
-    }
-    return parent;
-  }
-
-  /** Only http(s) links from article metadata; anything else is not a link. */
-  function safeHttpUrl(value) {
-    if (!value) return null;
-    try {
-      const url = new URL(value);
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
-    } catch {
-      return null;
-    }
-  }
-
-  // ------------------------------------------------------------ formatting
-  const numberFormat = new Intl.NumberFormat("en-GB");
-  const dateFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
-  const monthFormat = new Intl.DateTimeFormat("en-GB", { month: "short", year: "numeric", timeZone: "UTC" });
   let languageNames = null;
   try {
     languageNames = new Intl.DisplayNames(["en"], { type: "language" });
   } catch {
     languageNames = null;
   }
-
-  const fmtCount = (n) => numberFormat.format(n);
-  const plural = (n, one, many) => `${fmtCount(n)} ${n === 1 ? one : many}`;
-  const fmtDate = (iso) => (iso ? dateFormat.format(new Date(iso)) : "");
-  const dayDate = (day) => new Date(`${day}T00:00:00Z`);
 
   function languageName(code) {
     if (!code) return "";
@@ -160,9 +84,7 @@
     }
   }
 
-  function facetLabel(facet, value) {
-    return facet === "language" ? languageName(value) : value;
-  }
+  const facetLabel = (facet, value) => (facet === "language" ? languageName(value) : value);
 
   function bucketLabel(bucket, interval) {
     const start = dayDate(bucket.start);
@@ -176,19 +98,11 @@
     }
   }
 
-  /** The day before an ISO day (a bucket's exclusive end -> inclusive "to"). */
-  function dayBefore(day) {
-    const date = dayDate(day);
-    date.setUTCDate(date.getUTCDate() - 1);
-    return date.toISOString().slice(0, 10);
-  }
-
   // ------------------------------------------------------------ state <-> URL
-  const DAY = /^\d{4}-\d{2}-\d{2}$/;
   const ARTICLE_ID = /^[0-9a-f]{32}$/;
 
   function emptyState() {
-    const state = { q: "", sort: "relevance", page: 1, from: "", to: "", article: "" };
+    const state = { q: "", sort: "relevance", page: 1, from: "", to: "", within: "", exact: false, article: "" };
     for (const name of FACET_NAMES) state[name] = [];
     return state;
   }
@@ -197,23 +111,28 @@
     const params = new URLSearchParams(search);
     const state = emptyState();
     state.q = params.get("q") || "";
-    state.sort = params.get("sort") === "newest" ? "newest" : "relevance";
+    state.sort = SORTS.includes(params.get("sort")) ? params.get("sort") : "relevance";
     state.page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
     state.from = DAY.test(params.get("from") || "") ? params.get("from") : "";
     state.to = DAY.test(params.get("to") || "") ? params.get("to") : "";
+    state.within = PRESETS.some((p) => p.value === params.get("within")) ? params.get("within") : "";
+    state.exact = params.get("exact") === "1";
     state.article = ARTICLE_ID.test(params.get("article") || "") ? params.get("article") : "";
     for (const name of FACET_NAMES) state[name] = [...new Set(params.getAll(name).filter(Boolean))];
     return state;
   }
 
-  /** Query parameters of a state; `api` leaves out what only the page uses. */
+  /** Query parameters of a state; `api` gives what /v1/search takes. */
   function toParams(state, api) {
     const params = new URLSearchParams();
     if (state.q) params.set("q", state.q);
     for (const name of FACET_NAMES) for (const value of state[name]) params.append(name, value);
-    if (state.from) params.set("from", state.from);
-    if (state.to) params.set("to", state.to);
+    if (api && state.within) params.set("from", presetFrom(state.within));
+    else if (state.from) params.set("from", state.from);
+    if (state.to && !(api && state.within)) params.set("to", state.to);
+    if (!api && state.within) params.set("within", state.within);
     if (state.sort !== "relevance") params.set("sort", state.sort);
+    if (state.exact) params.set(api ? "correct" : "exact", api ? "false" : "1");
     if (state.page > 1) params.set("page", String(state.page));
     if (!api && state.article) params.set("article", state.article);
     return params;
@@ -224,8 +143,10 @@
     return query ? `?${query}` : location.pathname;
   }
 
+  const hasDates = (state) => Boolean(state.from || state.to || state.within);
+  const reversed = (state) => Boolean(state.from && state.to && state.from > state.to);
   const filterCount = (state) =>
-    FACET_NAMES.reduce((n, name) => n + state[name].length, 0) + (state.from || state.to ? 1 : 0);
+    FACET_NAMES.reduce((n, name) => n + state[name].length, 0) + (hasDates(state) ? 1 : 0);
 
   let state = readState(location.search);
   let typing = false; // consecutive keystrokes replace one history entry
@@ -255,11 +176,25 @@
     return { ...state, page: 1, article: "", ...change };
   }
 
+  /** On a phone the filters cover the results: a choice closes them and
+      shows the results it gave, from their top. */
+  function closePanelOnPhone() {
+    if (!NARROW.matches || !ui.sidebar.classList.contains("is-open")) return false;
+    ui.sidebar.classList.remove("is-open");
+    ui.facetsToggle.setAttribute("aria-expanded", "false");
+    return true;
+  }
+
+  function filterChange(next) {
+    const closed = closePanelOnPhone();
+    navigate(next, closed ? { scrollTop: true, focusMain: true } : undefined);
+  }
+
   function toggleFilter(facet, value) {
     const values = state[facet].includes(value)
       ? state[facet].filter((v) => v !== value)
       : [...state[facet], value];
-    navigate(withChange({ [facet]: values }));
+    filterChange(withChange({ [facet]: values }));
   }
 
   function removeFilter(facet, value) {
@@ -300,11 +235,15 @@
     return body;
   }
 
-  async function runSearch() {
+  function searchParams() {
     const params = toParams(state, true);
     params.set("size", String(PAGE_SIZE));
     params.set("facet_size", String(FACET_SIZE));
-    const key = params.toString();
+    return params;
+  }
+
+  async function runSearch() {
+    const key = searchParams().toString();
     if (key === shownSearch) return; // already on screen (e.g. back from an article)
     if (searchRequest) searchRequest.abort();
     const request = new AbortController();
@@ -334,35 +273,73 @@
     ui.reader.hidden = !reading;
     if (reading) {
       showArticle(state.article);
-    } else {
-      document.title = state.q ? `${state.q} – Newsflow search` : "Newsflow search";
-      runSearch();
+      return;
     }
+    document.title = state.q ? `${state.q} – Newsflow search` : "Newsflow search";
+    if (reversed(state)) {
+      // Nothing to ask the server: say what is wrong where the dates are,
+      // and keep every filter on screen.
+      if (searchRequest) searchRequest.abort();
+      shownSearch = null;
+      renderChips();
+      renderRangeProblem();
+      return;
+    }
+    runSearch();
   }
 
   function syncControls() {
     if (document.activeElement !== ui.q || !typing) ui.q.value = state.q;
-    // Without words there is nothing to rank: results are newest first.
-    ui.sort.value = state.q ? state.sort : "newest";
-    ui.sort.disabled = !state.q;
-    ui.from.value = state.from;
-    ui.to.value = state.to;
+    ui.sort.value = state.q || state.sort === "oldest" ? state.sort : "newest";
+    // Without words there is nothing to rank: newest or oldest first.
+    ui.sort.options[0].disabled = !state.q;
+    if (document.activeElement !== ui.from) ui.from.value = fmtDay(state.from);
+    if (document.activeElement !== ui.to) ui.to.value = fmtDay(state.to);
+    renderPresets();
+    if (!reversed(state)) showDateProblem("");
     const count = filterCount(state);
     ui.filterCount.hidden = count === 0;
     ui.filterCount.textContent = String(count);
   }
 
   function renderSearchError(error) {
-    ui.summary.textContent = "";
-    ui.summary.append(el("span", { class: "error" }, error.status ? `Search failed: ${error.message}` : "The search service cannot be reached. Try again in a moment."));
+    renderChips();
+    ui.spelling.hidden = true;
+    ui.exportLinks.hidden = true;
+    const message = error.status === 422
+      ? `This search cannot be run: ${error.message}.`
+      : error.status === 429
+        ? `Too many searches at once: ${error.message}.`
+        : error.status
+          ? `The search failed (${error.message}). Try again in a moment.`
+          : "The search service cannot be reached. Try again in a moment.";
+    fill(ui.summary, el("span", { class: "error" }, message));
     ui.hits.replaceChildren();
     ui.pager.replaceChildren();
     ui.histogram.hidden = true;
   }
 
+  function renderRangeProblem() {
+    const message = `The start date (${fmtDay(state.from)}) is after the end date (${fmtDay(state.to)}).`;
+    showDateProblem(message);
+    ui.spelling.hidden = true;
+    ui.exportLinks.hidden = true;
+    fill(ui.summary, el("span", { class: "error" }, message), " ",
+      el("button", { type: "button", class: "link-button", onclick: swapDates }, "Swap the dates"));
+    ui.hits.replaceChildren();
+    ui.pager.replaceChildren();
+    ui.histogram.hidden = true;
+  }
+
+  function swapDates() {
+    navigate(withChange({ from: state.to, to: state.from, within: "" }));
+  }
+
   function renderResults(body) {
     renderChips();
     renderSummary(body);
+    renderSpelling(body);
+    renderExport(body);
     renderFacets(body.facets);
     renderHistogram(body.histogram);
     renderHits(body.hits, body.total);
@@ -370,10 +347,59 @@
   }
 
   function renderSummary(body) {
+    const shown = body.spelling && body.spelling.applied ? body.spelling.suggestion : state.q;
     const parts = [el("strong", null, plural(body.total, "article", "articles"))];
-    if (state.q) parts.push(" for ", el("q", null, state.q));
+    if (shown) parts.push(" for ", el("q", null, shown));
     parts.push(el("span", { class: "took" }, ` · ${body.took_ms} ms`));
-    ui.summary.replaceChildren(...parts);
+    fill(ui.summary, parts);
+  }
+
+  function queryLink(label, change) {
+    const target = withChange(change);
+    return el("a", {
+      href: hrefFor(target),
+      onclick: (event) => {
+        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+        event.preventDefault();
+        ui.q.value = target.q;
+        navigate(target, { focusMain: true });
+      },
+    }, label);
+  }
+
+  /** "Showing results for … / Search instead for …" (nothing matched as typed). */
+  function renderSpelling(body) {
+    const spelling = body.spelling;
+    if (!spelling || !state.q) {
+      ui.spelling.hidden = true;
+      return;
+    }
+    const parts = [];
+    if (spelling.applied && spelling.suggestion) {
+      parts.push("No article matches ", el("q", null, state.q), ". Did you mean ",
+        queryLink(spelling.suggestion, { q: spelling.suggestion, exact: false }), "? Showing its results.");
+    } else if (spelling.fuzzy) {
+      parts.push("No article matches ", el("q", null, state.q), " as typed; showing articles with close words.");
+    }
+    parts.push(" ", queryLink("Search only for what I typed", { exact: true }));
+    fill(ui.spelling, parts);
+    ui.spelling.hidden = false;
+  }
+
+  function renderExport(body) {
+    ui.exportLinks.hidden = body.total === 0;
+    if (!body.total) return;
+    const params = toParams(state, true);
+    params.delete("page");
+    const link = (format, label) => {
+      const query = new URLSearchParams(params);
+      query.set("format", format);
+      return el("a", { class: "export-link", href: `/v1/search/export?${query}`, download: "" }, label);
+    };
+    fill(ui.exportLinks,
+      el("span", { class: "muted" }, "Download"),
+      link("csv", "CSV"), link("json", "JSON"), link("ndjson", "NDJSON"));
+    ui.exportLinks.title = `All ${plural(body.total, "article", "articles")} of this search (up to 50,000)`;
   }
 
   function chip(label, value, onRemove) {
@@ -393,12 +419,13 @@
         chips.push(chip(facet.chip, facetLabel(facet.name, value), () => removeFilter(facet.name, value)));
       }
     }
-    if (state.from || state.to) {
-      const range = `${state.from ? fmtDate(state.from) : "…"} – ${state.to ? fmtDate(state.to) : "…"}`;
-      chips.push(chip("Published", range, () => navigate(withChange({ from: "", to: "" }), { focusMain: true })));
+    const preset = PRESETS.find((p) => p.value === state.within);
+    if (hasDates(state)) {
+      const range = preset ? preset.chip : `${state.from ? fmtDay(state.from) : "…"} – ${state.to ? fmtDay(state.to) : "…"}`;
+      chips.push(chip("Published", range, () => navigate(withChange({ from: "", to: "", within: "" }), { focusMain: true })));
     }
     if (chips.length > 1) {
-      const cleared = withChange({ from: "", to: "" });
+      const cleared = withChange({ from: "", to: "", within: "" });
       for (const name of FACET_NAMES) cleared[name] = [];
       chips.push(el("button", { type: "button", class: "link-button", onclick: () => navigate(cleared, { focusMain: true }) }, "Clear all"));
     }
@@ -406,69 +433,209 @@
     ui.chips.hidden = chips.length === 0;
   }
 
+  // ------------------------------------------------------------ facets
   const expandedFacets = new Set();
+  const facetSearch = {}; // facet -> { text, request, seq }
+  let lastFacets = null;
+
+  function facetItem(facetName, bucket, index, hidden, prefix) {
+    const id = `f-${prefix}-${facetName}-${index}`;
+    const input = el("input", {
+      type: "checkbox",
+      id,
+      checked: state[facetName].includes(bucket.value),
+      onchange: () => toggleFilter(facetName, bucket.value),
+    });
+    input.dataset.key = `${facetName}\u001f${bucket.value}`;
+    return el("li", { class: "facet-item", hidden },
+      input,
+      el("label", { for: id },
+        el("span", { class: "facet-value", title: facetLabel(facetName, bucket.value) }, facetLabel(facetName, bucket.value)),
+        el("span", { class: "facet-count" }, fmtCount(bucket.count))));
+  }
+
+  function facetSection(facet, buckets) {
+    const expanded = expandedFacets.has(facet.name);
+    const searching = facetSearch[facet.name] && facetSearch[facet.name].text;
+    const list = el("ul", { class: "facet-list", "data-list": "top", hidden: Boolean(searching) },
+      buckets.map((bucket, index) =>
+        facetItem(facet.name, bucket, index, !expanded && index >= FACET_VISIBLE && !bucket.selected, "t")));
+    const more = buckets.length > FACET_VISIBLE && !searching
+      ? el("button", {
+          type: "button",
+          class: "link-button facet-more",
+          "aria-expanded": String(expanded),
+          onclick: () => {
+            if (expanded) expandedFacets.delete(facet.name);
+            else expandedFacets.add(facet.name);
+            renderFacets(lastFacets);
+          },
+        }, expanded ? "Show fewer" : `Show ${buckets.length - FACET_VISIBLE} more`)
+      : null;
+    const box = facet.search ? facetSearchBox(facet) : null;
+    const found = el("ul", { class: "facet-list facet-found", "data-list": "found", hidden: !searching });
+    return el("section", { class: "facet", "data-facet": facet.name, "aria-labelledby": `t-${facet.name}` },
+      el("h2", { class: "facet-title", id: `t-${facet.name}` }, facet.title), box, list, found, more);
+  }
+
+  function facetSearchBox(facet) {
+    const input = el("input", {
+      type: "search",
+      class: "facet-search",
+      placeholder: `${facet.search}…`,
+      "aria-label": facet.search,
+      autocomplete: "off",
+      spellcheck: "false",
+      maxlength: "60",
+    });
+    input.value = (facetSearch[facet.name] && facetSearch[facet.name].text) || "";
+    input.dataset.key = `search\u001f${facet.name}`;
+    let timer = 0;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => searchFacetValues(facet.name, input.value.trim()), 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && input.value) {
+        event.preventDefault();
+        input.value = "";
+        searchFacetValues(facet.name, "");
+      }
+    });
+    return input;
+  }
+
+  /** Any value of a facet, not only the top ones: /v1/search/facets/…,
+      counted under the current search. */
+  async function searchFacetValues(facetName, text) {
+    const entry = facetSearch[facetName] || (facetSearch[facetName] = { text: "", request: null, seq: 0 });
+    entry.text = text;
+    if (entry.request) entry.request.abort();
+    const section = ui.facetLists.querySelector(`.facet[data-facet="${facetName}"]`);
+    if (!section) return;
+    const top = section.querySelector('[data-list="top"]');
+    const found = section.querySelector('[data-list="found"]');
+    const more = section.querySelector(".facet-more");
+    if (!text) {
+      top.hidden = false;
+      found.hidden = true;
+      if (more) more.hidden = false;
+      return;
+    }
+    const seq = ++entry.seq;
+    const request = new AbortController();
+    entry.request = request;
+    const params = searchParams();
+    params.delete("page");
+    params.delete("size");
+    params.delete("facet_size");
+    params.set("prefix", text);
+    params.set("limit", "20");
+    try {
+      const body = await getJson(`/v1/search/facets/${facetName}?${params}`, request.signal);
+      if (seq !== entry.seq || entry.text !== text) return; // a newer search is on its way
+      top.hidden = true;
+      if (more) more.hidden = true;
+      found.hidden = false;
+      fill(found, body.items.length
+        ? body.items.map((bucket, index) => facetItem(facetName, bucket, index, false, "s"))
+        : el("li", { class: "facet-none muted" }, `No ${facetName === "author" ? "author" : "value"} starts so in these results.`));
+    } catch (error) {
+      if (error.name !== "AbortError" && seq === entry.seq) {
+        fill(found, el("li", { class: "facet-none error" }, error.message));
+        found.hidden = false;
+      }
+    }
+  }
 
   function renderFacets(facets) {
+    lastFacets = facets;
     if (!facets) {
       ui.facetLists.replaceChildren();
       return;
     }
-    // Re-rendering replaces the checkboxes; keep keyboard focus on the same one.
+    // Re-rendering replaces the inputs; keep keyboard focus on the same one.
     const focused = ui.facetLists.contains(document.activeElement) ? document.activeElement : null;
     const focusKey = focused && focused.dataset.key ? focused.dataset.key : null;
     const sections = [];
     for (const facet of FACETS) {
       const buckets = facets[facet.name] || [];
-      if (!buckets.length) continue;
-      const expanded = expandedFacets.has(facet.name);
-      const items = buckets.map((bucket, index) => {
-        const id = `f-${facet.name}-${index}`;
-        const input = el("input", {
-          type: "checkbox",
-          id,
-          checked: bucket.selected,
-          onchange: () => toggleFilter(facet.name, bucket.value),
-        });
-        input.dataset.key = `${facet.name}\u001f${bucket.value}`;
-        return el(
-          "li",
-          { class: "facet-item", hidden: !expanded && index >= FACET_VISIBLE && !bucket.selected },
-          input,
-          el("label", { for: id },
-            el("span", { class: "facet-value" }, facetLabel(facet.name, bucket.value)),
-            el("span", { class: "facet-count" }, fmtCount(bucket.count))),
-        );
-      });
-      const more = buckets.length > FACET_VISIBLE
-        ? el("button", {
-            type: "button",
-            class: "link-button facet-more",
-            "aria-expanded": String(expanded),
-            onclick: () => {
-              if (expanded) expandedFacets.delete(facet.name);
-              else expandedFacets.add(facet.name);
-              renderFacets(facets);
-            },
-          }, expanded ? "Show fewer" : `Show ${buckets.length - FACET_VISIBLE} more`)
-        : null;
-      sections.push(
-        el("section", { class: "facet", "data-facet": facet.name, "aria-labelledby": `t-${facet.name}` },
-          el("h2", { class: "facet-title", id: `t-${facet.name}` }, facet.title),
-          el("ul", { class: "facet-list" }, items),
-          more),
-      );
+      if (!buckets.length && !(facetSearch[facet.name] && facetSearch[facet.name].text)) continue;
+      sections.push(facetSection(facet, buckets));
     }
     ui.facetLists.replaceChildren(...sections);
+    for (const [name, entry] of Object.entries(facetSearch)) {
+      if (entry.text) searchFacetValues(name, entry.text); // counts follow the new search
+    }
     if (focusKey) {
       const again = [...ui.facetLists.querySelectorAll("input")].find((i) => i.dataset.key === focusKey);
       if (again) again.focus();
     }
   }
 
+  // ------------------------------------------------------------ dates
+  function renderPresets() {
+    fill(ui.presets, PRESETS.map((preset) => el("button", {
+      type: "button",
+      class: "preset",
+      "aria-pressed": String(state.within === preset.value),
+      title: `Published in the ${preset.chip}`,
+      onclick: () => {
+        const within = state.within === preset.value ? "" : preset.value;
+        filterChange(withChange({ within, from: "", to: "" }));
+      },
+    }, preset.label)));
+  }
+
+  function showDateProblem(message) {
+    ui.dateProblem.hidden = !message;
+    ui.dateProblem.textContent = message;
+    ui.from.setAttribute("aria-invalid", String(Boolean(message)));
+    ui.to.setAttribute("aria-invalid", String(Boolean(message)));
+  }
+
+  /** A typed date is read when the field is left (or Enter): one format
+      everywhere ("20 Nov 2019"), ISO and day-first digits accepted. */
+  function applyDates() {
+    const typed = { from: ui.from.value.trim(), to: ui.to.value.trim() };
+    const days = { from: typed.from ? parseDay(typed.from) : "", to: typed.to ? parseDay(typed.to) : "" };
+    for (const side of ["from", "to"]) {
+      if (days[side] === null) {
+        showDateProblem(`“${typed[side]}” is not a date. Write it like 20 Nov 2019.`);
+        return;
+      }
+    }
+    // Written back in the page's one format, whatever was typed.
+    ui.from.value = fmtDay(days.from);
+    ui.to.value = fmtDay(days.to);
+    if (days.from === state.from && days.to === state.to) {
+      if (!reversed(state)) showDateProblem("");
+      return;
+    }
+    filterChange(withChange({ from: days.from, to: days.to, within: "" }));
+  }
+
+  for (const input of [ui.from, ui.to]) {
+    input.addEventListener("change", applyDates);
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        applyDates();
+      }
+    });
+  }
+
   // ------------------------------------------------------------ histogram
   let histogram = null; // { buckets, interval } on screen
   let focusBar = 0;
   let brush = null; // { anchor, end } indices while selecting
+
+  /** A round top for the vertical scale: 1, 2, 5 × 10^n at or above `max`. */
+  function niceTop(max) {
+    const power = 10 ** Math.floor(Math.log10(Math.max(1, max)));
+    for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
+    return 10 * power;
+  }
 
   function renderHistogram(data) {
     const hadFocus = ui.bars.contains(document.activeElement);
@@ -478,13 +645,14 @@
     if (!histogram) {
       ui.bars.replaceChildren();
       ui.axis.replaceChildren();
+      ui.yaxis.replaceChildren();
     } else {
-      const max = Math.max(1, ...histogram.buckets.map((b) => b.count));
+      const top = niceTop(Math.max(1, ...histogram.buckets.map((b) => b.count)));
       focusBar = Math.min(focusBar, histogram.buckets.length - 1);
       const bars = histogram.buckets.map((bucket, index) => {
         const label = `${bucketLabel(bucket, histogram.interval)}: ${plural(bucket.count, "article", "articles")}`;
-        const fill = el("span", { class: "bar-fill" });
-        fill.style.height = bucket.count ? `${Math.max(4, (bucket.count / max) * 100)}%` : "0";
+        const bar = el("span", { class: "bar-fill" });
+        bar.style.height = bucket.count ? `${Math.max(3, (bucket.count / top) * 100)}%` : "0";
         return el("button", {
           type: "button",
           class: bucket.count ? "bar" : "bar is-empty",
@@ -492,12 +660,16 @@
           "aria-label": label,
           title: label,
           "data-index": String(index),
-        }, fill);
+        }, bar);
       });
       ui.bars.replaceChildren(...bars);
       if (hadFocus) bars[focusBar].focus();
       // A handful of buckets (a short corpus or range) should not become slabs.
-      ui.chart.style.maxWidth = `${Math.max(bars.length * 56, 240)}px`;
+      ui.chart.style.maxWidth = `${Math.max(bars.length * 56 + 48, 280)}px`;
+      fill(ui.yaxis,
+        el("span", null, fmtCount(top)),
+        top >= 2 ? el("span", null, fmtCount(top / 2)) : el("span"),
+        el("span", null, "0"));
       const first = histogram.buckets[0];
       const last = histogram.buckets[histogram.buckets.length - 1];
       fill(ui.axis,
@@ -527,7 +699,7 @@
     const from = histogram.buckets[lo].start;
     const to = dayBefore(histogram.buckets[hi].end);
     brush = null;
-    navigate(withChange({ from, to }));
+    navigate(withChange({ from, to, within: "" }));
   }
 
   function barIndexAt(clientX) {
@@ -614,11 +786,14 @@
     }, content);
   }
 
+  const lastPage = (total) => Math.min(Math.ceil(total / PAGE_SIZE), Math.floor(MAX_WINDOW / PAGE_SIZE));
+
   function renderHits(hits, total) {
     if (!hits.length && total > 0) {
+      const pages = lastPage(total);
       ui.hits.replaceChildren(el("li", { class: "empty" },
-        el("strong", null, "This page is past the last one."), " ",
-        el("button", { type: "button", class: "link-button", onclick: () => navigate({ ...state, page: 1 }) }, "Go to the first page")));
+        el("strong", null, `There is no page ${fmtCount(state.page)}: this search has ${plural(pages, "page", "pages")}.`), " ",
+        el("button", { type: "button", class: "link-button", onclick: () => navigate({ ...state, page: pages }) }, `Go to page ${fmtCount(pages)}`)));
       return;
     }
     if (!hits.length) {
@@ -638,6 +813,7 @@
       const meta = [el("span", { class: "hit-source" }, hit.source)];
       if (hit.published_at) meta.push(el("time", { datetime: hit.published_at }, fmtDate(hit.published_at)));
       else meta.push(el("span", { class: "muted" }, "undated"));
+      if (hit.authors && hit.authors.length) meta.push(el("span", { class: "hit-authors" }, `By ${hit.authors.slice(0, 3).join(", ")}`));
       if (hit.language && hit.language !== "en") meta.push(el("span", { class: "lang" }, languageName(hit.language)));
       return el("li", { class: "hit" },
         el("h3", { class: "hit-title" }, articleLink(hit.id, title)),
@@ -648,16 +824,18 @@
   }
 
   function renderPager(total) {
-    const pages = Math.min(Math.ceil(total / PAGE_SIZE), Math.floor(MAX_WINDOW / PAGE_SIZE));
-    if (pages <= 1) {
+    const pages = lastPage(total);
+    if (pages <= 1 && state.page <= 1) {
       ui.pager.replaceChildren();
       return;
     }
-    const current = Math.min(state.page, pages);
+    // A page past the last one (an old link) is nobody's current page.
+    const current = state.page;
     const go = (page) => () => navigate({ ...state, page }, { scrollTop: true, focusMain: true });
     const button = (label, page, extra) =>
       el("button", { type: "button", class: "page", onclick: go(page), ...extra }, label);
-    const items = [button("‹ Previous", current - 1, { disabled: current === 1, "aria-label": "Previous page" })];
+    const previous = Math.min(current - 1, pages);
+    const items = [button("‹ Previous", previous, { disabled: previous < 1, "aria-label": "Previous page" })];
     const shown = new Set([1, pages, current - 1, current, current + 1].filter((p) => p >= 1 && p <= pages));
     let last = 0;
     for (const page of [...shown].sort((a, b) => a - b)) {
@@ -667,28 +845,30 @@
         : button(String(page), page, { "aria-label": `Page ${page}` }));
       last = page;
     }
-    items.push(button("Next ›", current + 1, { disabled: current === pages, "aria-label": "Next page" }));
+    items.push(button("Next ›", current + 1, { disabled: current >= pages, "aria-label": "Next page" }));
     ui.pager.replaceChildren(...items);
   }
 
   // ------------------------------------------------------------ article view
   let articleRequest = null;
-  let shownArticle = null;
+  let shownArticle = null; // id and query of the article on screen
 
   async function showArticle(id) {
-    if (shownArticle === id) return;
+    const key = `${id} ${state.q}`;
+    if (shownArticle === key) return;
     if (articleRequest) articleRequest.abort();
     const request = new AbortController();
     articleRequest = request;
     ui.reader.replaceChildren(backButton(), el("p", { class: "muted" }, "Loading the article…"));
     setBusy(1);
     try {
+      const query = state.q ? `?${new URLSearchParams({ q: state.q })}` : "";
       const [article, similar] = await Promise.all([
-        getJson(`/v1/articles/${id}`, request.signal),
+        getJson(`/v1/articles/${id}${query}`, request.signal),
         getJson(`/v1/articles/${id}/similar?size=5`, request.signal).catch(() => null),
       ]);
       if (request !== articleRequest) return;
-      shownArticle = id;
+      shownArticle = key;
       renderArticle(article, similar);
     } catch (error) {
       if (error.name === "AbortError" || request !== articleRequest) return;
@@ -728,6 +908,13 @@
     }, label);
   }
 
+  /** Paragraphs of the text, the query's words marked when the API marked them. */
+  function articleParagraphs(article) {
+    const source = article.text_html || article.text;
+    return source.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean).map((p) =>
+      article.text_html ? appendHighlighted(el("p"), p) : el("p", null, p));
+  }
+
   function renderArticle(article, similar) {
     document.title = `${article.title || "Article"} – Newsflow`;
     const meta = [el("span", { class: "hit-source" }, article.site_name || article.source)];
@@ -746,9 +933,6 @@
         el("div", { class: "entity-chips" }, entities.map(entityChip)));
     }).filter(Boolean);
 
-    const paragraphs = article.text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean)
-      .map((p) => el("p", null, p));
-
     const related = similar
       ? el("section", { class: "similar", "aria-labelledby": "similar-title" },
           el("h2", { id: "similar-title" }, "Similar articles"),
@@ -759,7 +943,9 @@
             : el("p", { class: "muted" }, "No other article is close enough to this one."))
       : null;
 
-    const title = el("h1", { id: "reader-title", tabindex: "-1" }, article.title || "(untitled)");
+    const title = el("h1", { id: "reader-title", tabindex: "-1" });
+    if (article.title_html) appendHighlighted(title, article.title_html);
+    else title.textContent = article.title || "(untitled)";
     fill(ui.reader,
       backButton(),
       el("header", { class: "reader-head" },
@@ -767,7 +953,7 @@
         el("div", { class: "hit-meta" }, meta),
         original ? el("a", { class: "original", href: original, target: "_blank", rel: "noopener noreferrer" }, `Read at ${new URL(original).hostname} ↗`) : null),
       groups.length ? el("section", { class: "entities", "aria-label": "Entities in this article" }, groups) : null,
-      el("div", { class: "reader-body" }, paragraphs),
+      el("div", { class: "reader-body" }, articleParagraphs(article)),
       related,
     );
     title.focus({ preventScroll: true });
@@ -777,7 +963,9 @@
   let searchTimer = 0;
   let suggestTimer = 0;
   let suggestRequest = null;
+  let suggestSeq = 0;
   let suggestions = [];
+  let suggestionsFor = null; // the text of the box the suggestions on screen answer
   let activeSuggestion = -1;
 
   function commitQuery(immediate) {
@@ -786,7 +974,7 @@
     if (q === state.q && !state.article) return;
     const run = () => {
       // The first keystroke of a burst adds a history entry; the rest refine it.
-      navigate(withChange({ q }), { replace: typing, keepTyping: true });
+      navigate(withChange({ q, exact: false }), { replace: typing, keepTyping: true });
       typing = true;
     };
     if (immediate) run();
@@ -795,12 +983,17 @@
 
   function closeSuggestions() {
     suggestions = [];
+    suggestionsFor = null;
     activeSuggestion = -1;
     ui.suggestions.hidden = true;
     ui.suggestions.replaceChildren();
     ui.q.setAttribute("aria-expanded", "false");
     ui.q.removeAttribute("aria-activedescendant");
   }
+
+  /** Suggestions answer what was typed when they were asked for: once the
+      text changes they are gone at once, never clickable while stale. */
+  const suggestionsCurrent = () => suggestionsFor !== null && suggestionsFor === ui.q.value.trim();
 
   function paintSuggestions() {
     [...ui.suggestions.children].forEach((item, index) => {
@@ -811,6 +1004,10 @@
   }
 
   function chooseSuggestion(item) {
+    if (!suggestionsCurrent()) {
+      closeSuggestions();
+      return;
+    }
     closeSuggestions();
     clearTimeout(searchTimer);
     typing = false;
@@ -828,22 +1025,25 @@
 
   async function fetchSuggestions() {
     const q = ui.q.value.trim();
-    if (q.length < 2 || q.length > 60 || /["|()*~\-]/.test(q)) {
+    if (suggestRequest) suggestRequest.abort();
+    if (q.length < 2 || q.length > 60 || /["|()*~\-:]/.test(q)) {
       closeSuggestions();
       return;
     }
-    if (suggestRequest) suggestRequest.abort();
+    const seq = ++suggestSeq;
     const request = new AbortController();
     suggestRequest = request;
     try {
       const body = await getJson(`/v1/entities/suggest?${new URLSearchParams({ q, size: "7" })}`, request.signal);
-      if (request !== suggestRequest || document.activeElement !== ui.q) return;
+      // Drawn only if nothing was typed since it was asked for.
+      if (seq !== suggestSeq || q !== ui.q.value.trim() || document.activeElement !== ui.q) return;
       suggestions = body.items;
       activeSuggestion = -1;
       if (!suggestions.length) {
         closeSuggestions();
         return;
       }
+      suggestionsFor = q;
       ui.suggestions.replaceChildren(...suggestions.map((item, index) => el("li", {
         id: `sugg-${index}`,
         role: "option",
@@ -858,18 +1058,20 @@
       ui.suggestions.hidden = false;
       ui.q.setAttribute("aria-expanded", "true");
     } catch (error) {
-      if (error.name !== "AbortError") closeSuggestions();
+      if (error.name !== "AbortError" && seq === suggestSeq) closeSuggestions();
     }
   }
 
   ui.q.addEventListener("input", () => {
+    if (!suggestionsCurrent()) closeSuggestions();
+    if (suggestRequest) suggestRequest.abort();
     commitQuery(false);
     clearTimeout(suggestTimer);
     suggestTimer = setTimeout(fetchSuggestions, SUGGEST_DELAY_MS);
   });
 
   ui.q.addEventListener("keydown", (event) => {
-    const open = !ui.suggestions.hidden && suggestions.length > 0;
+    const open = !ui.suggestions.hidden && suggestions.length > 0 && suggestionsCurrent();
     if (event.key === "ArrowDown" && open) {
       event.preventDefault();
       activeSuggestion = (activeSuggestion + 1) % suggestions.length;
@@ -899,16 +1101,19 @@
     typing = false;
   });
 
-  ui.sort.addEventListener("change", () => navigate(withChange({ sort: ui.sort.value })));
+  ui.helpToggle.addEventListener("click", () => {
+    const open = ui.help.hidden;
+    ui.help.hidden = !open;
+    ui.helpToggle.setAttribute("aria-expanded", String(open));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !ui.help.hidden) {
+      ui.help.hidden = true;
+      ui.helpToggle.setAttribute("aria-expanded", "false");
+    }
+  });
 
-  for (const input of [ui.from, ui.to]) {
-    input.addEventListener("change", () => {
-      const from = DAY.test(ui.from.value) ? ui.from.value : "";
-      const to = DAY.test(ui.to.value) ? ui.to.value : "";
-      if (from && to && from > to) return; // wait until the range makes sense
-      navigate(withChange({ from, to }));
-    });
-  }
+  ui.sort.addEventListener("change", () => navigate(withChange({ sort: ui.sort.value })));
 
   ui.facetsToggle.addEventListener("click", () => {
     const open = ui.facetsToggle.getAttribute("aria-expanded") !== "true";
