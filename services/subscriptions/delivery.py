@@ -31,8 +31,9 @@ import hashlib
 import hmac
 import random
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import httpx
 from pydantic import BaseModel
@@ -196,10 +197,24 @@ class JobQueue:
     def _pending_key(self, sid: str) -> str:
         return f"{self.prefix}pending:{sid}"
 
-    async def enqueue(self, job: Job, due: float) -> bool:
+    def _enqueue_keys(self, job: Job) -> list[str]:
         keys = [self._delivered_key(job.id), self._job_key(job.id), self.due]
-        keys.append(self._pending_key(job.subscription_id))
-        return bool(await self._enqueue(keys=keys, args=[job.id, job.model_dump_json(), due]))
+        return [*keys, self._pending_key(job.subscription_id)]
+
+    async def enqueue(self, job: Job, due: float) -> bool:
+        return (await self.enqueue_many([job], due))[0]
+
+    async def enqueue_many(self, jobs: Sequence[Job], due: float) -> list[bool]:
+        """Queue each job once (not if delivered or pending already): one
+        round trip for a batch; True for those queued now."""
+        if not jobs:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job in jobs:
+                args: list[str | float] = [job.id, job.model_dump_json(), due]
+                await self._enqueue(keys=self._enqueue_keys(job), args=args, client=pipe)
+            answers = await pipe.execute()
+        return [bool(a) for a in answers]
 
     async def claim(self, now: float, limit: int, lease_s: float) -> list[Job]:
         ids = await self._claim(keys=[self.due], args=[now, limit, now + lease_s])
@@ -218,13 +233,19 @@ class JobQueue:
             pipe.zadd(self.due, {job.id: due}, xx=True)
             await pipe.execute()
 
-    async def finish(self, job: Job, delivered: bool) -> None:
+    async def finish(
+        self, job: Job, delivered: bool, also: Callable[[Any], Awaitable[None]] | None = None
+    ) -> None:
+        """The job is done; `also` adds the caller's own writes to the same
+        round trip (the subscription's delivery state)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._job_key(job.id))
             pipe.zrem(self.due, job.id)
             pipe.srem(self._pending_key(job.subscription_id), job.id)
             if delivered:
                 pipe.set(self._delivered_key(job.id), b"1", ex=self.delivered_ttl_s)
+            if also is not None:
+                await also(pipe)
             await pipe.execute()
 
     async def depth(self) -> int:

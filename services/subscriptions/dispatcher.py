@@ -92,6 +92,7 @@ class DeliveryWorker:
         # A subscription read at most once a second per worker: at hundreds
         # of deliveries a second, one GET per attempt is most of the work.
         self._subs: dict[str, tuple[float, Subscription | None]] = {}
+        self._depth_at = float("-inf")
 
     async def tick(self) -> int:
         """Start the attempts that are due and fit the limits; returns how many."""
@@ -112,7 +113,9 @@ class DeliveryWorker:
             self.tasks.add(task)
             task.add_done_callback(self._done(sid))
             started += 1
-        metrics.QUEUE_DEPTH.set(await self.queue.depth())
+        if time.monotonic() - self._depth_at >= 1.0:  # a gauge: once a second is plenty
+            self._depth_at = time.monotonic()
+            metrics.QUEUE_DEPTH.set(await self.queue.depth())
         return started
 
     def _done(self, sid: str) -> Callable[[asyncio.Task[None]], None]:
@@ -158,8 +161,11 @@ class DeliveryWorker:
         outcome = await self.sender.send(sub.webhook_url, headers, body)
         metrics.ATTEMPTS.labels(metrics.outcome_label(outcome.status, outcome.error)).inc()
         if outcome.ok:
-            await self.queue.finish(job, delivered=True)
-            await self.store.record_success(job.subscription_id)
+            sid = job.subscription_id
+            # One round trip: the job done and the subscription's state.
+            await self.queue.finish(
+                job, delivered=True, also=lambda pipe: self.store.record_success(sid, pipe)
+            )
             metrics.DELIVERY_LATENCY.observe(_age(job.value))
             return
         await self._failed(job, outcome.error or "failed")

@@ -3,9 +3,8 @@ subscription, the new articles' keys, the analysed forms of query words,
 whether new documents are visible yet, and the final verdicts.
 
 The query of a subscription is built by the search's own builder
-(``services.search.query``): the words as ``text_query``, the date range as
-``date_clause``, each facet as ``facet_clauses``, all in filter context (no
-score is needed to decide a match). ``_msearch`` runs one search per
+(``services.search.query.matching_query``), run in filter context (no score
+is needed to decide a match). ``_msearch`` runs one search per
 candidate subscription restricted to its candidate articles (``ids``).
 """
 
@@ -19,9 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from services.search.query import date_clause, facet_clauses, text_query
+from services.search.query import matching_query
 from services.subscriptions.models import SearchFields
 from services.subscriptions.presearch import Atom
 from shared.contracts.index import alias_name
@@ -43,29 +43,52 @@ SOURCE_FIELDS = (
 )
 # Elasticsearch refuses an _analyze of more than 10,000 tokens (index.analyze.max_token_count).
 _ANALYZE_CHUNK = 1000
-_MSEARCH_CHUNK = 500
+# Queries per combined search: each one is a few clauses, well under
+# Elasticsearch's clause limit (several thousand on a 1 GB heap).
+_COMBINED_CHUNK = 100
 
 
 def subscription_query(sub: SearchFields) -> dict[str, Any]:
     """The query deciding which articles the saved search lists, as
-    /v1/search would: words, date range and facet filters (the search puts
-    the facets in its post_filter, which narrows the hits the same way)."""
-    request = sub.search_request()
-    clauses: list[dict[str, Any]] = []
-    if request.q:
-        clauses.append(text_query(request.q))
-    if (dates := date_clause(request)) is not None:
-        clauses.append(dates)
-    clauses.extend(facet_clauses(request).values())
+    /v1/search decides it (``matching_query``: words, date range, facet
+    filters), without the search box's prefix matching of the last word (a
+    saved search is not being typed: "result" must not follow "resultant",
+    and a prefix would make the presearch useless), plus the entity."""
+    query = matching_query(sub.search_request(), prefix_last=False)
     if (entity := sub.entity_filter()) is not None:
-        clauses.append({"term": {entity[0]: entity[1]}})
-    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+        query["bool"]["filter"].append({"term": {entity[0]: entity[1]}})
+    return query
 
 
 def restricted(query: dict[str, Any], ids: Sequence[str]) -> dict[str, Any]:
     """A search body running `query` on these documents only."""
     return {
         "query": {"bool": {"filter": [{"ids": {"values": list(ids)}}, query]}},
+        "size": len(ids),
+        "_source": False,
+        "track_total_hits": False,
+    }
+
+
+def combined(
+    queries: Mapping[str, dict[str, Any]], articles: Mapping[str, Sequence[str]]
+) -> dict[str, Any]:
+    """One search answering for several queries: each one named and
+    restricted to its own candidate articles; a hit's ``matched_queries``
+    are the names of those it matched."""
+    ids = sorted({a for name in queries for a in articles[name]})
+    should = [
+        {"bool": {"filter": [{"ids": {"values": list(articles[name])}}, query], "_name": name}}
+        for name, query in queries.items()
+    ]
+    return {
+        "query": {
+            "bool": {
+                "filter": [{"ids": {"values": ids}}],
+                "should": should,
+                "minimum_should_match": 1,
+            }
+        },
         "size": len(ids),
         "_source": False,
         "track_total_hits": False,
@@ -147,41 +170,47 @@ class ArticleIndex:
     async def documents(self, ids: Sequence[str], fields: Sequence[str]) -> dict[str, Document]:
         """The new articles and the terms indexed in `fields`, read in real
         time (a document is readable by id at once, searchable only after
-        the next refresh)."""
-        answer = await self.es.mget(
+        the next refresh). The two reads go out together: one round trip."""
+        sources = self.es.mget(
             index=self.alias, ids=list(ids), source_includes=list(SOURCE_FIELDS), realtime=True
         )
+        if not fields:
+            answer, vectors = await sources, None
+        else:
+            answer, vectors = await asyncio.gather(sources, self._vectors(ids, fields))
         docs = {
             d["_id"]: Document(d["_id"], d.get("_source") or {})
             for d in answer["docs"]
             if d.get("found")
         }
-        if fields and docs:
-            vectors = await self.es.mtermvectors(
-                index=self.alias,
-                ids=list(docs),
-                fields=list(fields),
-                term_statistics=False,
-                field_statistics=False,
-                positions=False,
-                offsets=False,
-                payloads=False,
-                realtime=True,
-            )
-            for entry in vectors["docs"]:
-                doc = docs.get(entry.get("_id", ""))
-                for name, vector in (entry.get("term_vectors") or {}).items():
-                    if doc is not None:
-                        doc.terms.setdefault(name, set()).update(vector.get("terms", {}))
+        for entry in (vectors or {}).get("docs", []):
+            doc = docs.get(entry.get("_id", ""))
+            for name, vector in (entry.get("term_vectors") or {}).items():
+                if doc is not None:
+                    doc.terms.setdefault(name, set()).update(vector.get("terms", {}))
         return docs
+
+    async def _vectors(self, ids: Sequence[str], fields: Sequence[str]) -> Any:
+        return await self.es.mtermvectors(
+            index=self.alias,
+            ids=list(ids),
+            fields=list(fields),
+            term_statistics=False,
+            field_statistics=False,
+            positions=False,
+            offsets=False,
+            payloads=False,
+            realtime=True,
+        )
 
     async def wait_visible(
         self, ids: Sequence[str], *, poll_s: float, timeout_s: float, force: bool
     ) -> float:
         """Block until searches see these documents (written with
-        refresh=false, they appear at the next refresh, within a second);
-        past `timeout_s`, or at once when `force`, refresh the index.
-        Returns the seconds waited."""
+        refresh=false, they appear at the next refresh, within a second).
+        With `force`, refresh the index at once when they are not visible
+        yet; otherwise poll, and refresh after `timeout_s`. Returns the
+        seconds waited."""
         started = time.monotonic()
         query = {"ids": {"values": list(ids)}}
         while True:
@@ -194,22 +223,77 @@ class ArticleIndex:
             await asyncio.sleep(poll_s)
 
     async def verify(
-        self, candidates: Mapping[str, Sequence[str]], queries: Mapping[str, dict[str, Any]]
+        self,
+        candidates: Mapping[str, Sequence[str]],
+        queries: Mapping[str, dict[str, Any]],
+        *,
+        chunk: int = _COMBINED_CHUNK,
+        concurrency: int = 2,
     ) -> list[tuple[str, str]]:
-        """(subscription, article) pairs Elasticsearch confirms. Raises on a
-        failing search only when it may pass on retry (429, 5xx); a search
-        Elasticsearch refuses for itself is logged and counts as no match."""
-        order = sorted(candidates)
-        matched: list[tuple[str, str]] = []
-        for start in range(0, len(order), _MSEARCH_CHUNK):
-            chunk = order[start : start + _MSEARCH_CHUNK]
-            searches: list[dict[str, Any]] = []
-            for sid in chunk:
-                searches += [{}, restricted(queries[sid], candidates[sid])]
-            answer = await self.es.msearch(index=self.alias, searches=searches)
-            for sid, response in zip(chunk, answer["responses"], strict=True):
-                matched.extend((sid, hit["_id"]) for hit in _hits(sid, response))
-        return matched
+        """(subscription, article) pairs Elasticsearch confirms, among the
+        candidate pairs. Identical queries (many people follow the same
+        name) are asked once; up to `chunk` queries go in one search, each
+        named, restricted to their candidate articles: each hit says which
+        named queries it matched (``matched_queries``), so a batch costs a
+        few searches instead of one per subscription. All of a batch's
+        searches go in one ``_msearch``, `concurrency` run at once.
+
+        Raises on a failing search only when it may pass on retry (429,
+        5xx); a combined search Elasticsearch refuses (a query it will not
+        run, too many clauses) is asked again one query at a time, so that
+        only the refused query counts as no match (logged)."""
+        groups: dict[bytes, list[str]] = {}
+        for sid in sorted(candidates):
+            groups.setdefault(orjson.dumps(queries[sid], option=orjson.OPT_SORT_KEYS), []).append(
+                sid
+            )
+        named = {f"q{k}": sids for k, sids in enumerate(groups.values())}
+        articles = {
+            name: sorted({a for s in sids for a in candidates[s]}) for name, sids in named.items()
+        }
+        order = list(named)
+        chunks = [order[k : k + chunk] for k in range(0, len(order), max(1, chunk))]
+        searches: list[dict[str, Any]] = []
+        for names in chunks:
+            searches += [{}, combined({n: queries[named[n][0]] for n in names}, articles)]
+        found: dict[str, set[str]] = {}
+        if searches:
+            answer = await self.es.msearch(
+                index=self.alias, searches=searches, max_concurrent_searches=concurrency
+            )
+            for names, response in zip(chunks, answer["responses"], strict=True):
+                await self._read_combined(names, response, queries, named, articles, found)
+        return [
+            (sid, article)
+            for name, sids in named.items()
+            for sid in sids
+            for article in sorted(found.get(name, ()))
+            if article in candidates[sid]
+        ]
+
+    async def _read_combined(
+        self,
+        names: list[str],
+        response: Mapping[str, Any],
+        queries: Mapping[str, dict[str, Any]],
+        named: Mapping[str, list[str]],
+        articles: Mapping[str, list[str]],
+        found: dict[str, set[str]],
+    ) -> None:
+        status = int(response.get("status", 500)) if "error" in response else 200
+        if status == 200 or status == 429 or status >= 500:  # _hits raises on the last two
+            for hit in _hits(",".join(names), response):
+                for name in hit.get("matched_queries") or ():
+                    found.setdefault(str(name), set()).add(hit["_id"])
+            return
+        # Refused as a whole: one search per query, the refused one alone lost.
+        searches: list[dict[str, Any]] = []
+        for name in names:
+            searches += [{}, restricted(queries[named[name][0]], articles[name])]
+        answer = await self.es.msearch(index=self.alias, searches=searches)
+        for name, single in zip(names, answer["responses"], strict=True):
+            for hit in _hits(",".join(named[name]), single):
+                found.setdefault(name, set()).add(hit["_id"])
 
 
 class SearchUnavailable(Exception):

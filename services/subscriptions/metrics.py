@@ -34,6 +34,12 @@ VISIBILITY_WAIT = Histogram(
     "Time waiting for new documents to become searchable (index refresh)",
     buckets=(0, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5),
 )
+PHASE_SECONDS = Histogram(
+    "newsflow_matcher_phase_seconds",
+    "Time of each step of a matcher batch (read, presearch, visible, verify, claim, records)",
+    ["phase"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 MATCH_LATENCY = Histogram(
     "newsflow_matcher_latency_seconds",
     "Time from indexing to the match record",

@@ -220,23 +220,39 @@ def _anchor(groups: Groups) -> frozenset[str]:
 
 @dataclass
 class Presearcher:
-    """Subscriptions indexed by their anchor keys."""
+    """Subscriptions indexed by their anchor keys; kept up to date one
+    subscription at a time (a change reindexes that one, not all)."""
 
     groups: dict[str, Groups] = field(default_factory=dict)
-    by_key: dict[str, list[str]] = field(default_factory=dict)
-    always: list[str] = field(default_factory=list)
+    by_key: dict[str, set[str]] = field(default_factory=dict)
+    always: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, required: Mapping[str, Groups]) -> Presearcher:
         index = cls()
         for sid, groups in required.items():
-            if not groups:
-                index.always.append(sid)
-                continue
-            index.groups[sid] = groups
-            for key in _anchor(groups):
-                index.by_key.setdefault(key, []).append(sid)
+            index.add(sid, groups)
         return index
+
+    def add(self, sid: str, groups: Groups) -> None:
+        """Index (or reindex) one subscription by its requirements."""
+        self.remove(sid)
+        if not groups:
+            self.always.add(sid)
+            return
+        self.groups[sid] = groups
+        for key in _anchor(groups):
+            self.by_key.setdefault(key, set()).add(sid)
+
+    def remove(self, sid: str) -> None:
+        self.always.discard(sid)
+        groups = self.groups.pop(sid, None)
+        for key in _anchor(groups) if groups else ():
+            bucket = self.by_key.get(key)
+            if bucket is not None:
+                bucket.discard(sid)
+                if not bucket:
+                    del self.by_key[key]
 
     def candidates(self, keys: frozenset[str]) -> list[str]:
         """Subscriptions an article with these keys may match."""
@@ -244,7 +260,7 @@ class Presearcher:
         for key in keys & self.by_key.keys():
             seen.update(self.by_key[key])
         found = [sid for sid in seen if all(g & keys for g in self.groups[sid])]
-        return sorted(found) + self.always
+        return sorted(found) + sorted(self.always)
 
     def __len__(self) -> int:
         return len(self.groups) + len(self.always)

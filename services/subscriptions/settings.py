@@ -99,12 +99,28 @@ class MatcherSettings(WorkerSettings):
         default=1.0, ge=0, le=300, description="Shortest pause between two subscription reloads."
     )
     # Documents are written with refresh=false: a search sees them after the
-    # index's next refresh (1 s). `wait` polls until they are visible, `refresh`
-    # forces a refresh of the index (faster, more work for Elasticsearch).
-    visibility: Literal["wait", "refresh"] = "wait"
+    # index's next refresh (1 s, 0.5 s on average). `refresh` forces a refresh
+    # of the index when the batch's candidates are not visible yet (~30 ms on
+    # the test machine, one small segment per batch that merges absorb);
+    # `wait` polls until they are, and refreshes after `visibility_timeout_s`
+    # (less work for Elasticsearch, ~0.5 s more latency). Measured in
+    # bench/subscriptions_bench.py.
+    visibility: Literal["wait", "refresh"] = "refresh"
     visibility_poll_s: float = Field(default=0.1, gt=0, le=5)
     visibility_timeout_s: float = Field(
         default=3.0, ge=0, le=120, description="Then the index is refreshed explicitly."
+    )
+    verify_chunk: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Distinct queries per combined (named-queries) search.",
+    )
+    verify_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Searches of one batch Elasticsearch runs at once (max_concurrent_searches).",
     )
     es_timeout_s: float = Field(default=30.0, gt=0, le=300)
 
@@ -126,7 +142,7 @@ class WebhooksSettings(WorkerSettings):
     )
     connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     timeout_s: float = Field(default=10.0, gt=0, le=120)
-    max_in_flight: int = Field(default=32, ge=1, le=1000)
+    max_in_flight: int = Field(default=64, ge=1, le=1000)
     per_subscription_in_flight: int = Field(default=4, ge=1, le=100)
     lease_s: float = Field(
         default=60.0, gt=0, le=3600, description="A claimed job not finished by then is retried."

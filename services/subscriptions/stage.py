@@ -3,8 +3,10 @@
 ``matcher``: ``articles.indexed`` -> ``subscriptions.matched``. Per batch:
 read the new articles (in real time: they are not searchable yet), find the
 subscriptions they may match with the presearcher, wait until the articles
-are searchable, let Elasticsearch decide (``_msearch``, each candidate
-subscription's query restricted to its candidate articles), then claim each
+are searchable (refreshing the index when they are not yet), let
+Elasticsearch decide (the candidates' queries, identical ones once, as
+named queries of a few combined searches restricted to their candidate
+articles, see ``ArticleIndex.verify``), then claim each
 (subscription, article) pair in Redis with SET NX: only a pair never
 claimed before is produced, so a match is produced at most once whatever
 replays, restarts or second matchers do. (The claim is taken just before the
@@ -70,8 +72,13 @@ def _temporary_api_error(exc: ApiError) -> bool:
 
 
 class Subscriptions:
-    """The active subscriptions and their presearch index, reloaded when
-    the store's version changes (checked at most every `interval_s`)."""
+    """The active subscriptions and their presearch index, kept up to date
+    from the store's change log (checked at most every `interval_s`): only
+    the subscriptions changed since the last look are read and reindexed,
+    so a change costs the matcher one subscription, not all of them. All
+    are read again at start, when the log no longer reaches back far enough,
+    and when the index behind the alias changes (its analysis gives the
+    words' forms)."""
 
     def __init__(self, store: SubscriptionStore, index: ArticleIndex, interval_s: float) -> None:
         self.store = store
@@ -86,30 +93,50 @@ class Subscriptions:
         self._checked = float("-inf")
 
     async def refresh(self) -> None:
-        """Reload when a subscription changed, or the index behind the alias
-        did (its analysis gives the words' forms)."""
+        """Apply the changes since the last look. Reads first, then swaps:
+        a failure (retried with the batch) leaves the last state whole."""
         if time.monotonic() - self._checked < self.interval_s:
             return
+        target = await self.index.target()
+        changes = None
+        if self._version >= 0 and target == self._target:
+            changes = await self.store.changes_since(self._version)
+        if changes is None:
+            version = await self.store.version()  # before the read: no change missed
+            await self._apply(await self.store.all(), None)
+            self._version, self._target = version, target
+            log.info(
+                "subscriptions loaded",
+                extra={"active": len(self.active), "unindexed": len(self.presearcher.always)},
+            )
+        elif changes[1]:
+            await self._apply(await self.store.many(changes[1]), changes[1])
+            self._version = changes[0]
+            log.info("subscriptions changed", extra={"changed": len(changes[1])})
+        metrics.ACTIVE.set(len(self.active))
+        metrics.UNINDEXED.set(len(self.presearcher.always))
         self._checked = time.monotonic()
-        version, target = await self.store.version(), await self.index.target()
-        if version == self._version and target == self._target:
-            return
-        subs = [s for s in await self.store.all() if not s.paused]
-        queries = {s.id: subscription_query(s) for s in subs}
+
+    async def _apply(self, subs: Sequence[Subscription], changed: Sequence[str] | None) -> None:
+        """Index `subs` (the current state of the `changed` ids, or of all
+        of them when `changed` is None); the ones gone or paused drop out."""
+        live = [s for s in subs if not s.paused]
+        queries = {s.id: subscription_query(s) for s in live}
         needs = {sid: query_needs(query) for sid, query in queries.items()}
         forms = await self.index.forms(atoms_of(needs.values()))
-        required = {sid: requirements(groups, forms) for sid, groups in needs.items()}
-        self.active = {s.id: s for s in subs}
-        self.queries = queries
-        self.presearcher = Presearcher.build(required)
-        self.fields = sorted({f for (f, _), found in forms.items() if found})
-        self._version, self._target = version, target
-        metrics.ACTIVE.set(len(subs))
-        metrics.UNINDEXED.set(len(self.presearcher.always))
-        log.info(
-            "subscriptions loaded",
-            extra={"active": len(subs), "unindexed": len(self.presearcher.always)},
-        )
+        fields = {f for (f, _), found in forms.items() if found}
+        if changed is None:
+            self.active, self.queries, self.presearcher = {}, {}, Presearcher()
+            self.fields = []
+        for sid in changed or ():
+            self.active.pop(sid, None)
+            self.queries.pop(sid, None)
+            self.presearcher.remove(sid)
+        for sub in live:
+            self.active[sub.id] = sub
+            self.queries[sub.id] = queries[sub.id]
+            self.presearcher.add(sub.id, requirements(needs[sub.id], forms))
+        self.fields = sorted(fields.union(self.fields))
 
 
 def match_record(sid: str, doc: Document, notice: IndexedArticleV1) -> SubscriptionMatchV1:
@@ -169,13 +196,16 @@ class Matcher:
     async def _outputs(self, notices: Sequence[IndexedArticleV1]) -> dict[str, list[Output]]:
         subs = self.subscriptions
         ids = list(dict.fromkeys(n.article_id for n in notices))
+        clock = _Phases()
         docs = await self.index.documents(ids, subs.fields)
+        clock.done("read")
         candidates: dict[str, list[str]] = {}
         for doc in docs.values():
             keys = document_keys(doc.terms)
             for sid in subs.presearcher.candidates(keys):
                 candidates.setdefault(sid, []).append(doc.article_id)
         metrics.CANDIDATES.observe(len(candidates))
+        clock.done("presearch")
         if not candidates:
             return {}
         visible = sorted({a for found in candidates.values() for a in found})
@@ -186,9 +216,17 @@ class Matcher:
             force=self.settings.visibility == "refresh",
         )
         metrics.VISIBILITY_WAIT.observe(waited)
-        matched = await self.index.verify(candidates, subs.queries)
+        clock.done("visible")
+        matched = await self.index.verify(
+            candidates,
+            subs.queries,
+            chunk=self.settings.verify_chunk,
+            concurrency=self.settings.verify_concurrency,
+        )
+        clock.done("verify")
         fresh = await self.store.claim(matched, self.settings.claim_ttl_s)
         metrics.DUPLICATE_MATCHES.inc(fresh.count(False))
+        clock.done("claim")
         by_id = {n.article_id: n for n in notices}
         outputs: dict[str, list[Output]] = {}
         for (sid, article), new in zip(matched, fresh, strict=True):
@@ -199,7 +237,20 @@ class Matcher:
             metrics.MATCHES.inc()
             age = (datetime.now(UTC) - record.indexed_at).total_seconds()
             metrics.MATCH_LATENCY.observe(max(0.0, age))
+        clock.done("records")
         return outputs
+
+
+class _Phases:
+    """Times the steps of a batch into PHASE_SECONDS (where a batch's time goes)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def done(self, phase: str) -> None:
+        now = time.monotonic()
+        metrics.PHASE_SECONDS.labels(phase).observe(now - self.last)
+        self.last = now
 
 
 def make_matcher(settings: MatcherSettings) -> BatchHandler:
@@ -255,24 +306,24 @@ class MatchRecorder:
         return results
 
     async def _record(self, items: list[Item[Any]]) -> list[Result]:
+        """Feed entries and webhook jobs of the whole batch, each kind in
+        one Redis round trip."""
         ids = sorted({item.value.subscription_id for item in items})
         subs: Mapping[str, Subscription] = {s.id: s for s in await self.store.many(ids)}
         now = time.time()
-        results = []
+        entries: list[tuple[str, dict[str, Any], float]] = []
+        jobs: list[Job] = []
         for item in items:
             match: SubscriptionMatchV1 = item.value
             sub = subs.get(match.subscription_id)
-            if sub is not None:
-                await self.store.add_feed_entry(
-                    sub.id,
-                    feed_entry(match),
-                    match.matched_at.timestamp(),
-                    self.settings.feed_entries,
-                )
-                if sub.webhook_url:
-                    await self.queue.enqueue(self._job(item, now), due=now)
-            results.append(Result(match.article_id))
-        return results
+            if sub is None:  # deleted since the match
+                continue
+            entries.append((sub.id, feed_entry(match), match.matched_at.timestamp()))
+            if sub.webhook_url:
+                jobs.append(self._job(item, now))
+        await self.store.add_feed_entries(entries, self.settings.feed_entries)
+        await self.queue.enqueue_many(jobs, due=now)
+        return [Result(item.value.article_id) for item in items]
 
     @staticmethod
     def _job(item: Item[Any], now: float) -> Job:

@@ -7,6 +7,11 @@ Redis keys (all under the namespace prefix):
 ``subs:owner:{owner}``       set     the ids of one API key (listing, the per-key limit)
 ``subs:version``             counter bumped by every change, so the matcher reloads
                                      only when something changed
+``subs:changes``             zset    id -> the version of its last change: the matcher
+                                     reloads only the subscriptions changed since its own
+                                     version (the oldest entries are trimmed past
+                                     CHANGES_KEPT; ``subs:changes:floor`` says up to which
+                                     version, and a matcher older than that reloads all)
 ``subs:delivery:{id}``       hash    webhook state: consecutive failures, last error…
 ``subs:feed:{id}``           zset    the latest matches (JSON) by match time: the Atom feed
 ``subs:claim:{id}:{article}`` string a match already produced (the idempotence key)
@@ -43,9 +48,26 @@ if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -2 end
 redis.call('SET', KEYS[3], ARGV[2])
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[1])
-return redis.call('INCR', KEYS[4])
+local version = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[5], version, ARGV[1])
+return version
+"""
+# A change to these subscriptions: the next version, each id recorded with
+# it; past CHANGES_KEPT entries the oldest are dropped and the floor says
+# up to which version the log is incomplete.
+_TOUCH = """
+local version = redis.call('INCR', KEYS[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[2], version, ARGV[i]) end
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[1])
+if extra > 0 then
+  local dropped = redis.call('ZRANGE', KEYS[2], extra - 1, extra - 1, 'WITHSCORES')
+  redis.call('SET', KEYS[3], dropped[2])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+end
+return version
 """
 _MGET_CHUNK = 500
+CHANGES_KEPT = 100_000
 
 
 class LimitReached(Exception):
@@ -82,6 +104,7 @@ class SubscriptionStore:
         self.redis = redis
         self.prefix = f"{namespace}subs:"
         self._create = redis.register_script(_CREATE)
+        self._touch = redis.register_script(_TOUCH)
 
     # ------------------------------------------------------------ keys
     def key(self, *parts: str) -> str:
@@ -117,6 +140,25 @@ class SubscriptionStore:
     async def version(self) -> int:
         return int(await self.redis.get(self.key("version")) or 0)
 
+    async def changes_since(self, version: int) -> tuple[int, list[str]] | None:
+        """The current version and the ids changed (created, modified,
+        deleted) after `version`; None when the log no longer reaches back
+        that far (then everything must be read again)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(self.key("version"))
+            pipe.get(self.key("changes", "floor"))
+            pipe.zrangebyscore(self.key("changes"), f"({version}", "+inf")
+            current, floor, ids = await pipe.execute()
+        if version < int(floor or 0):
+            return None
+        return int(current or 0), [_text(i) for i in ids]
+
+    async def touch(self, ids: Sequence[str], pipe: Any = None) -> None:
+        """Record a change of these subscriptions (in `pipe` if given, so
+        that it is part of the writer's transaction)."""
+        keys = [self.key("version"), self.key("changes"), self.key("changes", "floor")]
+        await self._touch(keys=keys, args=[CHANGES_KEPT, *ids], client=pipe)
+
     # ------------------------------------------------------------ writes
     async def create(
         self, body: SubscriptionIn, owner: str, *, max_per_key: int, max_total: int
@@ -134,7 +176,7 @@ class SubscriptionStore:
             feed_token_hash=token_hash(token),
         )
         keys = [self.key("owner", owner), self.key("ids"), self.key("sub", sub.id)]
-        keys.append(self.key("version"))
+        keys += [self.key("version"), self.key("changes")]
         args: list[str | int] = [sub.id, sub.model_dump_json(), max_per_key, max_total]
         result = int(await self._create(keys=keys, args=args))
         if result == -1:
@@ -162,7 +204,7 @@ class SubscriptionStore:
                         return None
                     pipe.multi()
                     pipe.set(key, new.model_dump_json())
-                    pipe.incr(self.key("version"))
+                    await self.touch([sid], pipe)
                     await pipe.execute()
                     return new
                 except WatchError:
@@ -218,7 +260,7 @@ class SubscriptionStore:
             pipe.delete(self.key("sub", sid), self.key("delivery", sid), self.key("feed", sid))
             pipe.srem(self.key("owner", sub.owner), sid)
             pipe.srem(self.key("ids"), sid)
-            pipe.incr(self.key("version"))
+            await self.touch([sid], pipe)
             await pipe.execute()
         return True
 
@@ -235,12 +277,18 @@ class SubscriptionStore:
             answers = await pipe.execute()
         return [bool(a) for a in answers]
 
-    async def add_feed_entry(self, sid: str, entry: dict[str, Any], at: float, keep: int) -> None:
-        key = self.key("feed", sid)
-        member = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {member: at})
-            pipe.zremrangebyrank(key, 0, -(keep + 1))
+    async def add_feed_entries(
+        self, entries: Sequence[tuple[str, dict[str, Any], float]], keep: int
+    ) -> None:
+        """Add (subscription id, entry, match time) to the feeds, each feed
+        trimmed to its `keep` latest: one round trip for a whole batch."""
+        if not entries:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for sid, entry, at in entries:
+                key = self.key("feed", sid)
+                pipe.zadd(key, {orjson.dumps(entry, option=orjson.OPT_SORT_KEYS): at})
+                pipe.zremrangebyrank(key, 0, -(keep + 1))
             await pipe.execute()
 
     async def feed_entries(self, sid: str, limit: int) -> list[dict[str, Any]]:
@@ -254,8 +302,10 @@ class SubscriptionStore:
         pending = await self.redis.scard(self.key("pending", sid))
         return DeliveryState.model_validate({**data, "pending": pending})
 
-    async def record_success(self, sid: str) -> None:
-        await self.redis.hset(
+    async def record_success(self, sid: str, pipe: Any = None) -> None:
+        """A delivered webhook ends a run of failures (in `pipe` if given)."""
+        client = pipe if pipe is not None else self.redis
+        await client.hset(
             self.key("delivery", sid),
             mapping={"consecutive_failures": 0, "last_delivered_at": _now().isoformat()},
         )

@@ -30,16 +30,43 @@ def sub(sid: str, **fields: Any) -> Subscription:
 
 
 class FakeStore:
+    """The store's reads and its change log (id -> version of its last change)."""
+
     def __init__(self, subs: list[Subscription]) -> None:
-        self.subs = subs
+        self.subs = {s.id: s for s in subs}
         self.claims: set[tuple[str, str]] = set()
         self.bumps = 0
+        self.changes: dict[str, int] = {}
+        self.floor = 0
+        self.reads: list[str] = []  # "all", or the ids read
+
+    def put(self, sub: Subscription) -> None:
+        self.subs[sub.id] = sub
+        self.touch(sub.id)
+
+    def remove(self, sid: str) -> None:
+        del self.subs[sid]
+        self.touch(sid)
+
+    def touch(self, sid: str) -> None:
+        self.bumps += 1
+        self.changes[sid] = self.bumps
 
     async def version(self) -> int:
         return self.bumps
 
     async def all(self) -> list[Subscription]:
-        return list(self.subs)
+        self.reads.append("all")
+        return list(self.subs.values())
+
+    async def many(self, ids: Sequence[str]) -> list[Subscription]:
+        self.reads.extend(ids)
+        return [self.subs[i] for i in ids if i in self.subs]
+
+    async def changes_since(self, version: int) -> tuple[int, list[str]] | None:
+        if version < self.floor:
+            return None
+        return self.bumps, sorted(i for i, v in self.changes.items() if v > version)
 
     async def claim(self, pairs: Sequence[tuple[str, str]], ttl_s: int) -> list[bool]:
         fresh = []
@@ -79,7 +106,7 @@ class FakeIndex:
         return 0.0
 
     async def verify(
-        self, candidates: Mapping[str, Sequence[str]], queries: Mapping[str, Any]
+        self, candidates: Mapping[str, Sequence[str]], queries: Mapping[str, Any], **_: Any
     ) -> list[tuple[str, str]]:
         """Every word of the subscription in the title (of a visible document)."""
         matched = []
@@ -167,13 +194,48 @@ async def test_a_new_subscription_is_seen_at_the_next_batch(rig: Any) -> None:
     broker, index, store, matcher = rig
     add(broker, index, "6" * 32, "Tennis final")
     await run(broker, matcher)
-    store.subs.append(sub("d" * 16, q="tennis"))
+    store.reads.clear()
+    store.put(sub("d" * 16, q="tennis"))
     index.words["d" * 16] = ["tennis"]
-    store.bumps += 1
     add(broker, index, "7" * 32, "Tennis semifinal")
     await run(broker, matcher)
     records = [orjson.loads(r.value) for r in broker.messages("subscriptions.matched")]
     assert [(r["subscription_id"], r["article_id"]) for r in records] == [("d" * 16, "7" * 32)]
+    assert store.reads == ["d" * 16]  # the new one read, not all of them again
+
+
+async def test_changed_paused_and_deleted_subscriptions_are_reloaded_alone(rig: Any) -> None:
+    broker, index, store, matcher = rig
+    add(broker, index, "0" * 32, "first")
+    await run(broker, matcher)
+    assert store.reads == ["all"]
+    store.reads.clear()
+    store.put(sub("a" * 16, q="football", paused=True))  # paused
+    store.remove("b" * 16)  # deleted
+    store.put(sub("c" * 16, q="x"))  # resumed
+    add(broker, index, "8" * 32, "x football election results")
+    await run(broker, matcher)
+    records = [orjson.loads(r.value) for r in broker.messages("subscriptions.matched")]
+    assert [(r["subscription_id"], r["article_id"]) for r in records] == [("c" * 16, "8" * 32)]
+    assert sorted(store.reads) == ["a" * 16, "b" * 16, "c" * 16]
+    assert sorted(matcher.subscriptions.active) == ["c" * 16]
+    assert len(matcher.subscriptions.presearcher) == 1
+
+
+async def test_everything_is_read_again_when_the_change_log_is_too_short(rig: Any) -> None:
+    broker, index, store, matcher = rig
+    add(broker, index, "0" * 32, "first")
+    await run(broker, matcher)
+    assert store.reads == ["all"]
+    store.reads.clear()
+    store.put(sub("e" * 16, q="tennis"))
+    store.floor = store.bumps  # the entries after the matcher's version were trimmed
+    index.words["e" * 16] = ["tennis"]
+    add(broker, index, "9" * 32, "Tennis again")
+    await run(broker, matcher)
+    assert store.reads == ["all"]
+    records = [orjson.loads(r.value) for r in broker.messages("subscriptions.matched")]
+    assert [(r["subscription_id"], r["article_id"]) for r in records] == [("e" * 16, "9" * 32)]
 
 
 async def test_undecodable_notices_go_to_the_dlq(rig: Any) -> None:

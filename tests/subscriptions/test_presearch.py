@@ -155,7 +155,7 @@ def test_candidates_need_every_group() -> None:
         "d" * 16: (),  # no requirement: always a candidate
     }
     index = Presearcher.build(subs)
-    assert len(index) == 4 and index.always == ["d" * 16]
+    assert len(index) == 4 and index.always == {"d" * 16}
     doc = document_keys({"title": {"election", "result"}, "source": {"other"}})
     assert index.candidates(doc) == ["a" * 16, "d" * 16]
     doc = document_keys({"title": {"election", "court"}, "source": {"bbc"}})
@@ -163,3 +163,19 @@ def test_candidates_need_every_group() -> None:
     assert index.candidates(document_keys({})) == ["d" * 16]
     # A key is per field: the word in another field is not the key.
     assert index.candidates(document_keys({"body": {"election", "result"}})) == ["d" * 16]
+
+
+def test_subscriptions_are_reindexed_and_removed_one_by_one() -> None:
+    election = (frozenset({key("title", "election")}),)
+    index = Presearcher.build({"a" * 16: election, "b" * 16: election, "c" * 16: ()})
+    doc = document_keys({"title": {"election", "court"}})
+    assert index.candidates(doc) == ["a" * 16, "b" * 16, "c" * 16]
+    index.add("a" * 16, (frozenset({key("title", "court")}),))  # its query changed
+    index.remove("b" * 16)
+    index.add("c" * 16, election)  # it has a requirement now
+    assert index.candidates(document_keys({"title": {"court"}})) == ["a" * 16]
+    assert index.candidates(doc) == ["a" * 16, "c" * 16]
+    index.remove("a" * 16)
+    index.remove("c" * 16)
+    index.remove("z" * 16)  # unknown: nothing to do
+    assert len(index) == 0 and index.by_key == {} and index.always == set()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import feedparser
 import httpx
@@ -31,7 +31,7 @@ from services.subscriptions.delivery import (
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.contracts.models import DeadLetterV1, EnrichedArticleV1, SubscriptionMatchV1
 from tests.conftest import ES_URL, KAFKA, REDIS_URL, free_port, service_env, wait_until
-from tests.subscriptions.rig import ApiServer, Receiver, Worker, enriched
+from tests.subscriptions.rig import ApiServer, Received, Receiver, Worker, enriched
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -177,10 +177,7 @@ def live_counts(rig: Rig, q: str, since: datetime, until: float) -> list[dict[st
                 if time.time() > until or any(e["count"] > 0 for e in events):
                     return
 
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    events_ref = events
-    thread.events = events_ref
+    threading.Thread(target=read, daemon=True).start()
     return events
 
 
@@ -195,7 +192,7 @@ def test_a_match_is_delivered_signed_listed_in_the_feed_and_on_kafka(rig: Rig) -
     rig.index(enriched("Unrelated story", "Nothing here. " * 20, n="other-1"))
 
     hits = wait_until(lambda: rig.receiver.to("/hooks/a"), 60, "the webhook\n" + rig.tails())
-    [hit] = hits
+    [hit] = cast(list[Received], hits)
     assert verify_signature(
         made["webhook_secret"],
         hit.body,
@@ -260,7 +257,7 @@ def test_a_failing_webhook_is_retried_dead_lettered_and_paused(rig: Rig) -> None
         ]
         return [d for d in found if d.key == sid]
 
-    [letter] = wait_until(letters, 30, "the dead letter")
+    [letter] = cast(list[DeadLetterV1], wait_until(letters, 30, "the dead letter"))
     assert letter.stage == "webhooks" and "after 3 attempt" in letter.reason
     assert "HTTP 500" in letter.reason
     assert (

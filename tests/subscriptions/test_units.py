@@ -87,22 +87,25 @@ def test_invalid_bodies_are_refused_by_the_model(body: dict[str, Any]) -> None:
 def test_entities_name_a_facet_field() -> None:
     assert parse_entity("person: Ada  Lovelace") == ("people", "Ada Lovelace")
     assert parse_entity("Organization:UN") == ("organisations", "UN")
-    body = SubscriptionIn(name="n", entity="place:Paris")
+    body = SubscriptionIn.model_validate({"name": "n", "entity": "place:Paris"})
     assert body.entity == "places:Paris" and problems(entity="place:Paris") == []
 
 
 def test_the_saved_query_is_the_search_builder_s() -> None:
-    from services.search.query import date_clause, facet_clauses, text_query
+    from services.search.query import matching_query
 
     fields = SubscriptionIn.model_validate(
         {"name": "n", "q": "  election   results ", "source": ["b", "a", "a"], "to": "2024-01-31"}
     )
     request = fields.search_request()
     assert request.q == "election results" and request.source == ("a", "b")
-    filters = subscription_query(fields)["bool"]["filter"]
-    assert filters[0] == text_query("election results")
-    assert filters[1] == date_clause(request)
-    assert filters[2:] == list(facet_clauses(request).values())
+    assert subscription_query(fields) == matching_query(request, prefix_last=False)
+    # No prefix matching of the last word: a saved search is not being typed.
+    assert "prefix" not in str(subscription_query(fields))
+    followed = SubscriptionIn.model_validate({"name": "n", "entity": "person:Ada Lovelace"})
+    assert subscription_query(followed)["bool"]["filter"][-1] == {
+        "term": {"people": "Ada Lovelace"}
+    }
     body = restricted(subscription_query(fields), ["x"])
     assert body["query"]["bool"]["filter"][0] == {"ids": {"values": ["x"]}}
 
@@ -149,7 +152,7 @@ def test_backoff_doubles_to_its_cap_with_jitter() -> None:
 # ---------------------------------------------------------------- feed
 def test_the_feed_is_valid_atom_with_hostile_text_escaped() -> None:
     hostile = 'Breaking <script>alert(1)</script> & "quotes" \x00\x0b\u202e bidi'
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "article_id": "0" * 32,
             "title": hostile,
