@@ -9,6 +9,7 @@ bad data for the DLQ.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -60,7 +61,7 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
         # The registrable domain of the URL is the site's stable identity (one
         # facet value per site, whatever each caller called it); without a URL
         # the caller's source stands.
-        source=extracted.site_domain or raw.source,
+        source=site_identity(extracted.site_domain) or raw.source,
         # The caller's hints (an editor, a feed) are more reliable than what a
         # page's markup claims about itself, so they win when given.
         title=title,
@@ -77,6 +78,19 @@ def clean_article(raw: RawArticleV1, limits: Limits = Limits()) -> CleanArticleV
         input_format=extracted.input_format,
         received_at=raw.received_at,
     )
+
+
+def site_identity(domain: str | None) -> str | None:
+    """The registrable domain as a source, unless it names no site: an address
+    (a feed on an intranet server, a test server) identifies a host, not a
+    publisher, so the caller's name for it stands."""
+    if not domain or domain == "localhost":
+        return None
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        return domain
+    return None
 
 
 def _visible_or_none(text: str | None) -> str | None:

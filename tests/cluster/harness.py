@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaConnectionError
 
 from shared.contracts.topics import TOPICS
 from shared.runtime.kafka_admin import admin_client
@@ -89,11 +90,14 @@ def kafka_admin() -> Any:
 def quorum_leader() -> int:
     """The active KRaft controller: the leader of the metadata quorum (not the
     `controller_id` of the metadata answer, which KRaft brokers fill with a
-    random live broker); -1 while the quorum has none (an election)."""
+    random live broker); -1 while the quorum has none (an election) or while
+    the node asked is the one just killed (its connection is refused)."""
     admin = kafka_admin()
     try:
         described = admin.describe_metadata_quorum()
         return int(described["topics"][0]["partitions"][0]["leader_id"])
+    except KafkaConnectionError:
+        return -1
     finally:
         admin.close()
 

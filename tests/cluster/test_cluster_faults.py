@@ -175,8 +175,14 @@ def test_kill_controller_leader(
     victim = quorum_leader()
 
     def election() -> dict[str, str]:
-        took = poll_until(lambda: quorum_leader() not in (victim, -1), 60, "a new quorum leader")
-        return {"new controller": f"node {quorum_leader()} in {took:.1f} s"}
+        seen: dict[str, int] = {}
+
+        def moved() -> bool:
+            seen["leader"] = quorum_leader()
+            return seen["leader"] not in (victim, -1)
+
+        took = poll_until(moved, 60, "a new quorum leader")
+        return {"new controller": f"node {seen['leader']} in {took:.1f} s"}
 
     result, load, killed, seen = _kill_broker(
         pipe, fault_results, artifacts_dir, victim, "kill -9 controller leader", election
