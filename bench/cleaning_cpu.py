@@ -6,14 +6,18 @@ then ``fingerprint`` and ``word_count`` of the body. Over the sample corpus
 (``samples/pages/*.html.gz`` and ``samples/text/*.txt``) for:
 
 * **current**: this checkout's ``services.cleaning.extract``;
+* **previous**: the ``services.cleaning`` package as it was at ``--previous-rev``
+  (default: the commit this work started from), loaded from git into a temporary
+  package of another name, so both run in one process;
 * **before**: the single-module cleaner as it was at ``--baseline-rev`` (default:
   the last commit before the split into modules), loaded from git into a
   temporary module;
 * **trafilatura.extract**: trafilatura's bare ``extract`` with its defaults, the
   floor any trafilatura-based cleaner pays.
 
-The three run interleaved, pass after pass, and the median pass is reported, so a
-burst of load on a shared machine does not favour one of them. Prints a markdown
+They run interleaved, article by article in a rotating order, after a warm-up
+pass; the median of the passes is reported, so a burst of load on a shared
+machine does not favour one of them. Prints a markdown
 table; ``--json`` writes the figures too.
 
     .venv/bin/python bench/cleaning_cpu.py [--passes 3]
@@ -41,6 +45,8 @@ if str(REPO_ROOT) not in sys.path:
 from services.cleaning import extract as current  # noqa: E402 (path set up above)
 
 BASELINE_REV = "caef780"
+PREVIOUS_REV = "61caa78"
+PACKAGE = "services.cleaning"
 SAMPLES = REPO_ROOT / "samples"
 
 
@@ -78,6 +84,35 @@ def load_baseline(rev: str) -> ModuleType:
     return module
 
 
+def load_package(rev: str) -> ModuleType:
+    """``services.cleaning`` at ``rev`` as a package of another name; its ``extract`` module.
+
+    Every file of the package is read from git and its imports of
+    ``services.cleaning`` are renamed, so the copy and this checkout's package run
+    side by side in one process (the rest of the repository is shared).
+    """
+    folder = "services/cleaning"
+    listing = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-tree", "--name-only", rev, f"{folder}/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    name = f"cleaning_{rev}"
+    root = Path(tempfile.mkdtemp(prefix="cleaning-previous-"))
+    (root / name).mkdir()
+    for path in (p for p in listing if p.endswith(".py")):
+        source = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "show", f"{rev}:{path}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        (root / name / Path(path).name).write_text(source.replace(PACKAGE, name), encoding="utf-8")
+    sys.path.insert(0, str(root))
+    return importlib.import_module(f"{name}.extract")
+
+
 def stage_work(module: ModuleType) -> Callable[[str | None, str | None], None]:
     """What the stage does with one article, using ``module``'s functions."""
 
@@ -100,19 +135,33 @@ def trafilatura_only(html: str | None, text: str | None) -> None:
 
 
 def one_pass(
-    work: Callable[[str | None, str | None], None], corpus: list[tuple[str | None, str | None]]
-) -> float:
-    """CPU milliseconds per article for one pass over the corpus."""
-    started = time.process_time()
-    for html, text in corpus:
-        work(html, text)
-    return 1000 * (time.process_time() - started) / len(corpus)
+    methods: dict[str, Callable[[str | None, str | None], None]],
+    corpus: list[tuple[str | None, str | None]],
+) -> dict[str, float]:
+    """CPU milliseconds per article of each method, for one pass over the corpus.
+
+    The methods take turns article by article (in a rotating order), so a burst of
+    load from other processes on a shared machine falls on all of them alike
+    rather than on whichever ran during it.
+    """
+    spent = dict.fromkeys(methods, 0.0)
+    names = list(methods)
+    for index, (html, text) in enumerate(corpus):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            started = time.process_time()
+            methods[name](html, text)
+            spent[name] += time.process_time() - started
+    return {name: 1000 * total / len(corpus) for name, total in spent.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=3, help="measured passes (median kept)")
     parser.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of 'before'")
+    parser.add_argument(
+        "--previous-rev", default=PREVIOUS_REV, help="git revision of 'previous' (a package)"
+    )
     parser.add_argument("--samples", type=Path, default=SAMPLES)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -120,15 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     corpus = load_corpus(args.samples)
     methods: dict[str, Callable[[str | None, str | None], None]] = {
         "current (services.cleaning.extract)": stage_work(current),
+        f"previous ({args.previous_rev}, package)": stage_work(load_package(args.previous_rev)),
         f"before ({args.baseline_rev}, one module)": stage_work(load_baseline(args.baseline_rev)),
         "trafilatura.extract (defaults, HTML only)": trafilatura_only,
     }
-    for work in methods.values():  # warm-up: imports, model loads, caches
-        one_pass(work, corpus[:10])
+    # Warm-up: imports, model loads, caches (htmldate loads its date parser on
+    # first use: one page that reaches it is in the sample corpus).
+    one_pass(methods, corpus)
     runs: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(args.passes):
-        for name, work in methods.items():
-            runs[name].append(one_pass(work, corpus))
+        for name, value in one_pass(methods, corpus).items():
+            runs[name].append(value)
 
     print(
         f"{len(corpus)} sample articles, {args.passes} passes each, median shown", file=sys.stderr

@@ -13,8 +13,10 @@ compares figures measured on the same machine with the same library versions:
 Under the body table it prints the metadata table: title, publication date
 (``YYYY-MM-DD``) and author on ``../shared/eval/metadata/`` for our HTML path,
 trafilatura's ``extract_metadata`` and htmldate's extensive search (original
-date), all in the same run. The metrics are :mod:`bench.evaluation.body` and
-:mod:`bench.evaluation.metadata`.
+date), all in the same run; then the date on each half of the pages (split by
+page id parity: a rule that holds on both halves is not fitted to a few pages)
+and how many pages that show no date got one anyway. The metrics are
+:mod:`bench.evaluation.body` and :mod:`bench.evaluation.metadata`.
 
 Writes ``bench/results/cleaning.json`` with our figures per input (the reference
 rows under ``"reference"``, the metadata table under ``"metadata"``).
@@ -29,6 +31,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,8 @@ from bench.evaluation.metadata import (  # noqa: E402 (path set up above)
     Prediction,
     load_metadata_pages,
     score,
+    score_by_half,
+    unfounded,
 )
 from services.cleaning.extract import (  # noqa: E402 (path set up above)
     ExtractionError,
@@ -188,17 +193,31 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| metadata extractor | title | date (YYYY-MM-DD) | author |")
     print("|---|---|---|---|")
-    for name, ours, fields in metadata_rows:
-        label = f"**{name}**" if ours else name
-        cells = " | ".join(_cell(fields.get(f)) for f in FIELDS)
+    for row in metadata_rows:
+        label = f"**{row.name}**" if row.ours else row.name
+        cells = " | ".join(_cell(row.fields.get(f)) for f in FIELDS)
         print(f"| {label} | {cells} |")
+    print()
+    print("| date by page id parity | even ids | odd ids | a date where the page shows none |")
+    print("|---|---|---|---|")
+    for row in metadata_rows:
+        label = f"**{row.name}**" if row.ours else row.name
+        even, odd = row.halves["even"]["date"], row.halves["odd"]["date"]
+        invented = row.unfounded_dates
+        print(f"| {label} | {_cell(even)} | {_cell(odd)} | {invented.correct}/{invented.total} |")
 
     results: dict[str, object] = {
         kind: scores.as_dict() for kind, _name, ours, scores in rows if ours
     }
     results["metadata"] = [
-        {"extractor": name, **{f: round(s.accuracy, 4) for f, s in fields.items()}}
-        for name, _ours, fields in metadata_rows
+        {
+            "extractor": row.name,
+            **{f: round(s.accuracy, 4) for f, s in row.fields.items()},
+            "date_even_ids": round(row.halves["even"]["date"].accuracy, 4),
+            "date_odd_ids": round(row.halves["odd"]["date"].accuracy, 4),
+            "dates_where_none_shown": row.unfounded_dates.correct,
+        }
+        for row in metadata_rows
     ]
     results["reference"] = [
         {"input": kind, "method": name, **scores.as_dict()}
@@ -217,10 +236,19 @@ def _cell(field: FieldScore | None) -> str:
     return f"{field.accuracy:.3f} ({field.correct}/{field.total})"
 
 
-def metadata_table(
-    pages: list[MetadataPage],
-) -> list[tuple[str, bool, dict[str, FieldScore]]]:
-    """(extractor, ours?, score per field) for the three metadata extractors."""
+@dataclass(frozen=True)
+class MetadataRow:
+    """One extractor's line of the metadata tables."""
+
+    name: str
+    ours: bool
+    fields: dict[str, FieldScore]
+    halves: dict[str, dict[str, FieldScore]]
+    unfounded_dates: FieldScore
+
+
+def metadata_table(pages: list[MetadataPage]) -> list[MetadataRow]:
+    """Scores per field, date per half of the pages, dates invented, for each extractor."""
     from htmldate import find_date
     from trafilatura.metadata import extract_metadata
 
@@ -246,12 +274,22 @@ def metadata_table(
         ("htmldate find_date (extensive, original date)", False, htmldate_extensive, ("date",)),
     ]
     truths = [page.truth for page in pages]
+    ids = [page.page_id for page in pages]
     table = []
     for name, is_ours, extractor, fields in extractors:
         started = time.perf_counter()
-        scores = score(truths, [extractor(page) for page in pages])
+        predictions = [extractor(page) for page in pages]
+        scores = score(truths, predictions)
         print(f"  meta {name}: {time.perf_counter() - started:.1f}s", file=sys.stderr)
-        table.append((name, is_ours, {f: scores[f] for f in fields}))
+        table.append(
+            MetadataRow(
+                name,
+                is_ours,
+                {f: scores[f] for f in fields},
+                score_by_half(ids, truths, predictions),
+                unfounded(truths, predictions, "date"),
+            )
+        )
     return table
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,43 @@ def score(
             total[name] += 1
             correct[name] += field_matches(name, expected, prediction)
     return {name: FieldScore(correct[name], total[name]) for name in FIELDS}
+
+
+def half_of(page_id: str) -> str:
+    """ "even" or "odd": the split of the pages by id parity, to see a rule hold on both."""
+    number = int(page_id) if page_id.isdigit() else zlib.crc32(page_id.encode())
+    return "odd" if number % 2 else "even"
+
+
+def score_by_half(
+    page_ids: Sequence[str],
+    truths: Sequence[dict[str, str | None]],
+    predictions: Sequence[Prediction],
+) -> dict[str, dict[str, FieldScore]]:
+    """:func:`score` on each half of the pages (see :func:`half_of`)."""
+    halves: dict[str, dict[str, FieldScore]] = {}
+    for half in ("even", "odd"):
+        chosen = [i for i, page_id in enumerate(page_ids) if half_of(page_id) == half]
+        halves[half] = score([truths[i] for i in chosen], [predictions[i] for i in chosen])
+    return halves
+
+
+def unfounded(
+    truths: Iterable[dict[str, str | None]], predictions: Iterable[Prediction], name: str
+) -> FieldScore:
+    """Pages whose truth has no such field (the page shows none) but the extractor gave one.
+
+    The accuracy figures leave these pages out, so an extractor that invents a date
+    (a copyright year, a teaser's date) on them pays nothing there; this says how often.
+    """
+    given = total = 0
+    for truth, prediction in zip(truths, predictions, strict=True):
+        if truth.get(name):
+            continue
+        total += 1
+        value = {"title": prediction.title, "author": prediction.authors, "date": prediction.date}
+        given += bool(value[name])
+    return FieldScore(given, total)
 
 
 def load_metadata_pages(data_dir: Path) -> list[MetadataPage]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 # Publication stamps: "Published 10:02 AM EST Nov 19, 2019", "Mis à jour le ...".
 PUBLISHED_RE = re.compile(
@@ -71,3 +71,65 @@ def date_of(text: str) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+# Zone abbreviations read without doubt. CST (US Central / China) and IST (India /
+# Ireland / Israel) name several zones and are left out: a wrong zone is worse
+# than none.
+_ZONE_HOURS = {
+    "utc": 0.0,
+    "gmt": 0.0,
+    "est": -5.0,
+    "edt": -4.0,
+    "cdt": -5.0,
+    "mst": -7.0,
+    "mdt": -6.0,
+    "pst": -8.0,
+    "pdt": -7.0,
+    "cet": 1.0,
+    "cest": 2.0,
+    "bst": 1.0,
+    "eet": 2.0,
+    "eest": 3.0,
+    "jst": 9.0,
+    "kst": 9.0,
+    "aest": 10.0,
+    "aedt": 11.0,
+}
+_CLOCK_ZONE_RE = re.compile(
+    r"\b(?P<h>[01]?\d|2[0-3])[:h](?P<m>[0-5]\d)(?::[0-5]\d)?\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"\s*\(?\s*(?:(?:utc|gmt)?\s*(?P<offset>[+-]\d{1,2}(?::?\d{2})?)\b|(?P<abbr>[a-z]{3,4})\b)",
+    re.IGNORECASE,
+)
+
+
+def _zone(match: re.Match[str]) -> timezone | None:
+    if abbr := match["abbr"]:
+        hours = _ZONE_HOURS.get(abbr.casefold())
+        return None if hours is None else timezone(timedelta(hours=hours))
+    sign = -1 if match["offset"].startswith("-") else 1
+    digits = match["offset"][1:].replace(":", "")
+    hours, minutes = (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
+    if hours > 14 or minutes >= 60:
+        return None
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def moment_of(text: str) -> datetime | None:
+    """The date of a stamp line, with its time of day when the line also names the zone.
+
+    "Nov 25, 2025 5:00 am PST" -> 2025-11-25T05:00-08:00. A clock time without a
+    zone ("at 11:00 AM") says nothing certain about the instant, so the day alone
+    is returned (midnight UTC), as :func:`date_of` does.
+    """
+    day = date_of(text)
+    if day is None:
+        return None
+    match = _CLOCK_ZONE_RE.search(text)
+    zone = _zone(match) if match else None
+    if match is None or zone is None:
+        return day
+    hour = int(match["h"]) % 12 if match["ampm"] else int(match["h"])
+    if (match["ampm"] or "").casefold().startswith("p"):
+        hour += 12
+    return datetime(day.year, day.month, day.day, hour, int(match["m"]), tzinfo=zone)

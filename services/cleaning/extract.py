@@ -22,8 +22,11 @@ module. Each concern lives in its own module:
 ``bylines`` / ``dates``         author names and dates found in page text
 ``page`` / ``html_meta``        a served page's declared metadata, and the fields
                                 around its body: ``titles``, ``names`` and
-                                ``authors``, ``published``, ``source``
+                                ``authors``, ``published`` (with ``stamps``, the
+                                dates shown next to the headline), ``source``
 ``layout``                      layout tables turned back into blocks
+``cascade``                     trafilatura's extraction, run at less cost
+``lead``                        the top of a body: headline copy, labels, stamps
 ``from_text`` / ``from_html``   the two extraction paths
 ==============================  =====================================================
 

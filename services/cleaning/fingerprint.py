@@ -27,8 +27,11 @@ def fingerprint(text: str) -> str:
     words = [w.lower() for w in WORD_RE.findall(normalise_body_text(text))]
     if not words:
         return "0" * (_SIMHASH_BITS // 4)
-    grams = Counter(" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2)))
-    digests = b"".join(hashlib.blake2b(g.encode(), digest_size=8).digest() for g in grams)
+    # Every run of three words (the words themselves when there are fewer).
+    triples = zip(words, words[1:], words[2:], strict=False) if len(words) >= 3 else [words]
+    grams = Counter(map(" ".join, triples))
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(g.encode(), digest_size=8).digest() for g in grams])
     # One row per shingle: its hash as a big-endian 64-bit number, split into bits
     # (column b is bit b, least significant first), each bit voting +weight or -weight.
     values = np.frombuffer(digests, dtype=">u8").astype(np.uint64)

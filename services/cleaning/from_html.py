@@ -16,14 +16,16 @@ from datetime import datetime
 
 from lxml.html import HtmlElement
 
+from services.cleaning.cascade import extract_text
 from services.cleaning.from_text import CREDIT_REACH, MIN_PARAGRAPH_WORDS, extract_from_text
 from services.cleaning.html_meta import read_metadata
 from services.cleaning.language import detect_language
 from services.cleaning.layout import unwrap_layout_tables
+from services.cleaning.lead import trim_lead
 from services.cleaning.result import Extracted, ExtractionError
 from services.cleaning.scraped import is_furniture_line
 from services.cleaning.teasers import credit_of, teaser_headline
-from services.cleaning.text import comparison_key, normalise_line, reject_unusable, word_count
+from services.cleaning.text import normalise_line, reject_unusable, word_count
 
 # Block elements end a line when the fallback flattens HTML; paragraph-like ones
 # also leave a blank line, the way scraped text looks.
@@ -66,8 +68,9 @@ def _html_to_text(root: HtmlElement) -> str:
 def _tidy_body(text: str, title: str | None) -> tuple[str, list[str], list[str]]:
     """Drop the furniture lines trafilatura kept and pull credit lines out of its body.
 
-    trafilatura removes most boilerplate, but the headline it sometimes starts the
-    body with, a "Read also | ..." teaser, a "Comments" heading or a "The world with
+    trafilatura removes most boilerplate, but what it sometimes starts the body with
+    (a box heading, the headline again, its date stamp: :mod:`~services.cleaning.lead`),
+    a "Read also | ..." teaser, a "Comments" heading or a "The world with
     AFP" credit inside the article container survive it. Only line-level rules
     apply here (no region search): the body stays trafilatura's. Returns the
     normalised body, the credited agencies and the teasers' headlines.
@@ -75,9 +78,8 @@ def _tidy_body(text: str, title: str | None) -> tuple[str, list[str], list[str]]
     credit: list[str] = []
     kept: list[str] = []
     related: list[str] = []
-    raw_lines = [r for r in (normalise_line(raw) for raw in text.splitlines()) if r]
-    if raw_lines and title and comparison_key(raw_lines[0]) == comparison_key(title):
-        raw_lines = raw_lines[1:]
+    lines = [r for r in (normalise_line(raw) for raw in text.splitlines()) if r]
+    raw_lines = trim_lead(lines, title)
     for index, line in enumerate(raw_lines):
         at_tail = index >= len(raw_lines) - CREDIT_REACH
         agencies = credit_of(line) if at_tail else None
@@ -94,10 +96,11 @@ def _tidy_body(text: str, title: str | None) -> tuple[str, list[str], list[str]]
 def extract_from_html(html: str, url: str | None = None, now: datetime | None = None) -> Extracted:
     """Extract the article from a served HTML page with trafilatura and tidy the result.
 
-    The page is parsed once. Its metadata (headline, authors, publication date,
-    site identity) comes from our own rules (:mod:`~services.cleaning.html_meta`),
-    read before anything changes the tree; then layout tables become plain blocks
-    and trafilatura extracts the body from the same tree, with comments left out
+    The page is parsed once (twice when it holds no article). Its metadata
+    (headline, authors, publication date, site identity) comes from our own rules
+    (:mod:`~services.cleaning.html_meta`), read before anything changes the tree;
+    then layout tables become plain blocks and trafilatura extracts the body from
+    the same tree (:mod:`~services.cleaning.cascade`), with comments left out
     (``text`` is the article alone) and without its own metadata pass. The language
     is detected on the extracted body, which is more reliable than a page's
     ``lang`` attribute. When trafilatura finds no body, the page is flattened and
@@ -107,8 +110,6 @@ def extract_from_html(html: str, url: str | None = None, now: datetime | None = 
     reject_unusable(html, "HTML")
     # Imported here: trafilatura pulls in lxml, htmldate, courlan and more, which
     # code that only handles text should not pay for.
-    import trafilatura
-    from trafilatura.settings import Document
     from trafilatura.utils import load_html
 
     tree = load_html(html)
@@ -116,18 +117,17 @@ def extract_from_html(html: str, url: str | None = None, now: datetime | None = 
         raise ExtractionError("HTML input cannot be parsed")
     meta = read_metadata(tree, url, now)
     unwrap_layout_tables(tree)
-    # bare_extraction copies the tree it is given, so ours stays usable below.
-    result = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, fast=True
-    )
-    # bare_extraction returns a dict only when asked to (as_dict=True).
-    document = result if isinstance(result, Document) else None
-    body, credit, related = (
-        _tidy_body(document.text or "", meta.title) if document else ("", [], [])
-    )
+    # The metadata is read: the extraction may take the tree over (it prunes it).
+    extracted = extract_text(tree, url)
+    body, credit, related = _tidy_body(extracted, meta.title) if extracted else ("", [], [])
     # As in the text path, a body of labels alone ("Home", "News") is no article.
     if not any(word_count(p) >= MIN_PARAGRAPH_WORDS for p in body.split("\n\n")):
-        fallback = extract_from_text(_html_to_text(tree))
+        # The tree was pruned by the extraction: the page is read again (rare).
+        whole = load_html(html)
+        if whole is None:  # parsed a moment ago: cannot happen, but say so
+            raise ExtractionError("HTML input cannot be parsed")
+        unwrap_layout_tables(whole)
+        fallback = extract_from_text(_html_to_text(whole))
         return replace(
             fallback,
             title=meta.title or fallback.title,

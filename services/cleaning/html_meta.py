@@ -54,8 +54,9 @@ def _hidden(element: HtmlElement) -> bool:
     )
 
 
-def _visible_h1s(tree: HtmlElement) -> list[str]:
-    h1s: list[str] = []
+def _visible_h1s(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """The page's visible ``<h1>`` elements with their text (screen-reader-only ones left out)."""
+    h1s: list[tuple[HtmlElement, str]] = []
     for element in tree.iter("h1"):
         if len(h1s) >= MAX_H1:
             break
@@ -63,8 +64,22 @@ def _visible_h1s(tree: HtmlElement) -> list[str]:
             continue
         text = " ".join(element_text(element).split())
         if text:
-            h1s.append(text)
+            h1s.append((element, text))
     return h1s
+
+
+def _headline_element(h1s: list[tuple[HtmlElement, str]], title: str | None) -> HtmlElement | None:
+    """The ``<h1>`` that is the article's headline, for the stamps next to it.
+
+    Those showing the chosen title, else the first; among them, one inside the
+    page's content (``<article>``, ``<main>``): sticky site headers repeat the
+    headline beside the site's own "today" date.
+    """
+    candidates = [h1 for h1, text in h1s if text == title] or [h1 for h1, _text in h1s[:1]]
+    in_content = (
+        h1 for h1 in candidates if any(a.tag in ("article", "main") for a in h1.iterancestors())
+    )
+    return next(in_content, candidates[0] if candidates else None)
 
 
 def _publisher_names(facts: PageFacts) -> list[str]:
@@ -114,11 +129,14 @@ def read_metadata(tree: HtmlElement, url: str | None, now: datetime | None = Non
     domain = site.domain or registrable_domain(site_url)
     if domain:
         site_names += [domain, domain.split(".")[0]]
-    title = choose_title(_visible_h1s(tree), _declared_titles(facts), site_names)
+    h1s = _visible_h1s(tree)
+    title = choose_title([text for _h1, text in h1s], _declared_titles(facts), site_names)
+    # The date stamp belongs next to the headline the reader sees.
+    headline = _headline_element(h1s, title)
     return PageMetadata(
         title=title,
         authors=choose_authors(tree, facts, site_names),
-        published_at=published_at(tree, facts, site_url, now),
+        published_at=published_at(tree, facts, site_url, now, headline),
         site=site,
         lang=facts.lang,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 # py3langid is unreliable on a few words; below this many letters we say "unknown".
 _MIN_LANGUAGE_LETTERS = 20
 # An article's language is settled by its first paragraphs.
-BODY_SAMPLE_CHARS = 2_000
+BODY_SAMPLE_CHARS = 1_000
 # A scraped page's language is judged on more: its long lines, up to this many
 # characters, so menus in another language do not decide it.
 PAGE_SAMPLE_CHARS = 20_000

@@ -2,33 +2,53 @@
 
 Witnesses, in order of trust:
 
-1. the JSON-LD article's ``datePublished`` (``dateCreated`` after it);
-2. publication meta tags (``article:published_time``, ``datePublished``,
+1. the date the reader sees with the headline (:mod:`~services.cleaning.stamps`):
+   the first date line right below it, else a date line right above it (a
+   kicker: "February 4, 2025 - 11 min"), else a ``<time>`` marked as the
+   publication stamp (``pubdate``, ``itemprop``, classes like
+   ``published``/``entry-date``). Sites rework evergreen articles and show the
+   reworked date as *the* date while their structured data keeps the CMS's
+   first-draft date, and the reader sees the shown one. It is passed over when
+   labelled "Updated"/"Modified", next to a copyright sign, or when it falls on
+   the day the page declares as its *modification* while another witness gives
+   a different publication day (the template shows the last change). A shown
+   day often carries no time: when a declared date or ``<time>`` falls on the
+   same day, that one is returned, so time of day and zone are kept;
+2. the JSON-LD article's ``datePublished`` (``dateCreated`` after it), then
+   publication meta tags (``article:published_time``, ``datePublished``,
    ``parsely-pub-date``, Dublin Core, ``citation_publication_date``, ...);
-3. a ``<time>`` or element marked as the publication stamp (``itemprop``,
-   ``pubdate``, classes like ``published``/``entry-date``), then the first
-   ``<time datetime>`` not labelled as an update;
-4. htmldate's extensive search (original date), which also reads the URL and the
+3. the ``<time>`` nearest the headline; none from menus, sidebars, comments or
+   teaser lists, none labelled as an update;
+4. a full date in the URL's path (``/2019/11/20/``), set when the article was
+   first published and kept when it changes;
+5. htmldate's extensive search (original date), which also reads the URL and the
    visible text; it costs the most, so it runs only when nothing above answered.
+   Its January 1st at midnight is a year alone (a copyright line, "… in 2025"),
+   not a publication day, and is dropped. With no publication witness at all it
+   may answer with the only date a page shows, its last update: a bound on the
+   publication, better for ordering than nothing.
 
-Modification dates (``dateModified``, ``article:modified_time``, "Updated ...")
-and copyright years are never taken for the publication date. A date in the
-future (beyond a two-day allowance for clocks and time zones) or before 1900 is
-a page error: it is dropped with a warning and the next witness is asked.
+But for that last resort, modification dates (``dateModified``,
+``article:modified_time``, "Updated ...") and copyright years are never taken for
+the publication date. A date outside 1900 … now + 2 days
+(:mod:`shared.contracts.sanity`) is a page error: it is dropped with a warning and
+the next witness is asked.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 
 from lxml.html import HtmlElement
 
 from services.cleaning.dates import date_of
 from services.cleaning.page import ARTICLE_TYPES, PAGE_TYPES, PageFacts, clean_value
+from services.cleaning.stamps import UPDATE_RE, headline_stamps, time_stamps
+from shared.contracts.sanity import latest_publication, plausible_publication
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +78,17 @@ _META_PUBLISHED_KEYS = (
     "dc.date",
     "dcterms.date",
 )
-# A date this far ahead of now is a page error, not a clock skew or a time zone.
-_FUTURE_ALLOWANCE = timedelta(days=2)
-_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+# Where pages declare when they were last changed: the shown date may be this one.
+_META_MODIFIED_KEYS = (
+    "article:modified_time",
+    "og:updated_time",
+    "modified_time",
+    "datemodified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "last-modified",
+    "updated",
+)
 _ISO_RE = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)"
@@ -68,17 +96,16 @@ _ISO_RE = re.compile(
     r"\s*$",
     re.IGNORECASE,
 )
+# A day shown without a zone is a day somewhere between these offsets.
+_EAST_MOST = timedelta(hours=14)
+_WEST_MOST = timedelta(hours=12)
+_MIDNIGHT_UTC = time(0, 0, tzinfo=UTC)
+_URL_DATE_RE = re.compile(
+    r"/(?P<y>(?:19|20)\d\d)[/-](?P<m>0?[1-9]|1[0-2])[/-](?P<d>0?[1-9]|[12]\d|3[01])(?=[/_.-]|$)"
+)
+_MAX_URL_CHARS = 2_000
 _COMPACT_RE = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 _EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?$")
-_STAMP_CLASS_RE = re.compile(
-    r"publish|pubdate|post-date|entry-date|article-date|posted|byline", re.I
-)
-_UPDATE_RE = re.compile(r"updat|modif|edited|revised|aktualisiert|mis\s+à\s+jour|actualizado", re.I)
-_MAX_TIME_ELEMENTS = 30
-# Text pieces read below the headline, and the longest piece that is a date line.
-_HEADER_CHUNKS = 80
-_HEADER_MAX_WORDS = 8
-_NO_TEXT_TAGS = frozenset(("script", "style", "noscript", "template", "svg"))
 
 
 def _parse_iso(value: str) -> datetime | None:
@@ -139,7 +166,7 @@ def plausible(value: datetime | None, now: datetime, witness: str) -> datetime |
     """The date if it can be a publication date, else ``None`` with a warning."""
     if value is None:
         return None
-    if value < _EARLIEST or value > now + _FUTURE_ALLOWANCE:
+    if not plausible_publication(value, now):
         log.warning("ignoring implausible publication date %s from %s", value.isoformat(), witness)
         return None
     return value
@@ -160,79 +187,13 @@ def _meta_dates(facts: PageFacts) -> Iterator[tuple[str, str]]:
             yield f"meta {key}", value
 
 
-def _label_of(element: HtmlElement) -> str:
-    """Class, id and itemprop of an element and its parent, and the text before it."""
-    parent = element.getparent()
-    own = " ".join(filter(None, (element.get(a) for a in ("class", "id", "itemprop"))))
-    around = ""
-    if parent is not None:
-        around = " ".join(filter(None, (parent.get(a) for a in ("class", "id", "itemprop"))))
-        around += " " + (parent.text or "")
-    previous = element.getprevious()
-    if previous is not None:
-        around += " " + (previous.tail or "") + " " + (previous.text or "")
-    return f"{own} {around}"
-
-
-def _time_dates(tree: HtmlElement) -> Iterator[tuple[str, str]]:
-    """Marked publication stamps first, then the first unlabelled ``<time>``."""
-    stamps: list[tuple[str, str]] = []
-    plain: list[tuple[str, str]] = []
-    for count, element in enumerate(tree.iter("time")):
-        if count >= _MAX_TIME_ELEMENTS:
-            break
-        value = element.get("datetime") or element.text_content()
-        label = _label_of(element) + " " + element.text_content()[:40]
-        if not value or _UPDATE_RE.search(label):
-            continue
-        marked = element.get("pubdate") is not None or _STAMP_CLASS_RE.search(label)
-        (stamps if marked else plain).append(("<time>", value))
-    yield from stamps
-    yield from plain[:1]
-
-
-def _header_dates(tree: HtmlElement) -> Iterator[tuple[str, str]]:
-    """The first date shown below the headline, unless labelled as an update.
-
-    Sites rework evergreen articles and show the reworked date as *the* date,
-    while their structured data keeps the CMS's first-draft date; the reader
-    sees the shown one. Only the stretch right below the first ``<h1>`` is read
-    (teaser lists further down carry dates of other stories), and a date
-    labelled "Updated"/"Modified" or next to a copyright sign is passed over.
-    """
-    h1 = next(tree.iter("h1"), None)
-    if h1 is None:
-        return
-    chunks: list[str] = []
-    for element in h1.iterdescendants():
-        chunks.append(element.tail or "")
-    started = False
-    for element in tree.iter():
-        if element is h1:
-            started = True
-            chunks.append(h1.tail or "")
-            continue
-        if not started or not isinstance(element.tag, str) or element.tag in _NO_TEXT_TAGS:
-            continue
-        if element in h1.iterdescendants():
-            continue
-        chunks += [element.text or "", element.tail or ""]
-        if len(chunks) > _HEADER_CHUNKS:
-            break
-    previous = ""
-    for chunk in (" ".join(c.split()) for c in chunks):
-        if not chunk:
-            continue
-        if len(chunk.split()) <= _HEADER_MAX_WORDS and (found := date_of(chunk)) is not None:
-            label = f"{previous} {chunk}"
-            if (
-                not _UPDATE_RE.search(label)
-                and "©" not in label
-                and "copyright" not in label.lower()
-            ):
-                yield "date below the headline", found.isoformat()
-            return
-        previous = chunk
+def date_in_url(url: str | None) -> str | None:
+    """The full date (``YYYY-MM-DD``) in a URL's path, as in ``/2019/11/20/``, else ``None``."""
+    path = (url or "").split("?", 1)[0].split("#", 1)[0][:_MAX_URL_CHARS]
+    match = _URL_DATE_RE.search(path)
+    if match is None:
+        return None
+    return f"{match['y']}-{int(match['m']):02d}-{int(match['d']):02d}"
 
 
 def _htmldate(tree: HtmlElement, url: str | None, now: datetime) -> Iterator[tuple[str, str]]:
@@ -246,25 +207,99 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime) -> Iterator[tup
         extensive_search=True,
         original_date=True,
         outputformat="%Y-%m-%dT%H:%M:%S%z",
-        max_date=(now + _FUTURE_ALLOWANCE).strftime("%Y-%m-%d"),
+        max_date=latest_publication(now).strftime("%Y-%m-%d"),
     )
-    if found:
+    # A year alone comes back as January 1st, midnight: not a publication day.
+    if found and not found.startswith("01-01T00:00:00", 5):
         yield "htmldate", found
 
 
-def published_at(
-    tree: HtmlElement, facts: PageFacts, url: str | None, now: datetime | None = None
-) -> datetime | None:
-    """The page's publication date by the order of trust in the module docstring."""
-    now = now or datetime.now(UTC)
-    order = (_header_dates(tree), _json_ld_dates(facts), _meta_dates(facts), _time_dates(tree))
-    for witnesses in order:
-        for witness, value in witnesses:
-            found = plausible(parse_datetime(value), now, witness)
-            if found is not None:
-                return found
-    for witness, value in _htmldate(tree, url, now):
+def _first_plausible(witnesses: Iterable[tuple[str, str]], now: datetime) -> datetime | None:
+    for witness, value in witnesses:
         found = plausible(parse_datetime(value), now, witness)
         if found is not None:
             return found
     return None
+
+
+def _modified_days(facts: PageFacts) -> set[date]:
+    """Days the page declares it was last changed on (JSON-LD and meta), in its own zone."""
+    values = [
+        clean_value(obj.get("dateModified")) for obj in facts.objects_of(ARTICLE_TYPES | PAGE_TYPES)
+    ]
+    values += [v for key in _META_MODIFIED_KEYS for v in facts.meta.get(key, ())]
+    return {parsed.date() for v in values if (parsed := parse_datetime(v)) is not None}
+
+
+def _shown_publication(
+    shown: datetime | None,
+    label: str,
+    precise: list[datetime],
+    modified: set[date],
+    now: datetime,
+) -> datetime | None:
+    """The date shown with the headline, if it is the publication (module docstring, 1)."""
+    if shown is None or UPDATE_RE.search(label):
+        return None
+    if plausible(shown, now, "date shown with the headline") is None:
+        return None
+    day = shown.date()
+    # The template shows the last change while the page declares another publication.
+    if day in modified and any(not _on_day(p, shown) for p in precise):
+        return None
+    return next((p for p in precise if _on_day(p, shown)), shown)
+
+
+def _on_day(instant: datetime, shown: datetime) -> bool:
+    """Can ``instant`` be the moment a stamp showing ``shown`` refers to?
+
+    A stamp with a time and zone names its own day. A day alone (midnight UTC, as
+    :func:`~services.cleaning.dates.date_of` gives it) is written in the site's
+    zone: an instant declared with an offset is compared in that offset; one
+    declared in UTC says nothing of the site's zone, which may be anywhere from
+    UTC-12 to UTC+14: "Nov. 18, 2019" on a New York site is 2019-11-19T00:04Z.
+    """
+    if shown.timetz() != _MIDNIGHT_UTC:
+        return instant.astimezone(shown.tzinfo).date() == shown.date()
+    if instant.date() == shown.date():
+        return True
+    if instant.utcoffset() != timedelta(0):
+        return False
+    start = datetime.combine(shown.date(), _MIDNIGHT_UTC)
+    return start - _EAST_MOST <= instant < start + timedelta(days=1) + _WEST_MOST
+
+
+def published_at(
+    tree: HtmlElement,
+    facts: PageFacts,
+    url: str | None,
+    now: datetime | None = None,
+    headline: HtmlElement | None = None,
+) -> datetime | None:
+    """The page's publication date by the order of trust in the module docstring.
+
+    ``headline`` is the article's visible ``<h1>`` (the first ``<h1>`` when not given).
+    """
+    now = now or datetime.now(UTC)
+    if headline is None:
+        headline = next(tree.iter("h1"), None)
+    declared = _first_plausible(_json_ld_dates(facts), now) or _first_plausible(
+        _meta_dates(facts), now
+    )
+    times = time_stamps(tree, headline)
+    stamped = _first_plausible((("<time>", v) for _marked, v in times), now)
+    marked = _first_plausible((("<time>", v) for is_marked, v in times if is_marked), now)
+    shown = headline_stamps(headline)
+    visible, label = (shown.below, shown.below_label) if shown.below else (shown.above, "")
+    if visible is None:
+        visible, label = marked, "<time>"
+    precise = [d for d in (declared, stamped) if d is not None]
+    found = _shown_publication(visible, label, precise, _modified_days(facts), now)
+    if found is not None:
+        return found
+    if declared is not None or stamped is not None:
+        return declared or stamped
+    in_url = date_in_url(url)
+    if in_url is not None and (found := plausible(parse_datetime(in_url), now, "URL")):
+        return found
+    return _first_plausible(_htmldate(tree, url, now), now)

@@ -25,10 +25,10 @@ from services.cleaning.furniture import (
     BOILERPLATE_MAX_WORDS,
     BOILERPLATE_RE,
     COMMENTS_START_RE,
-    LONG_BOILERPLATE_RE,
     RIGHTS_RE,
     SECTION_BREAK_MAX_WORDS,
     SECTION_BREAK_RE,
+    is_long_boilerplate,
 )
 from services.cleaning.teasers import TEASER_RE
 from services.cleaning.text import WORD_RE, comparison_key, normalise_line, word_count
@@ -89,7 +89,8 @@ def make_line(index: int, block: int, text: str, stopwords: frozenset[str] | Non
         digit_share=digit_share,
         sentence_end=bool(_SENTENCE_END_RE.search(text)),
         numeric=bool(_NUMERIC_RE.match(text)),
-        boilerplate=bool(TEASER_RE.match(text) or LONG_BOILERPLATE_RE.search(text))
+        boilerplate=bool(TEASER_RE.match(text))
+        or is_long_boilerplate(text)
         or (short and bool(BOILERPLATE_RE.search(text))),
         section_break=words <= SECTION_BREAK_MAX_WORDS
         and bool(SECTION_BREAK_RE.match(text) or AUTHOR_BOX_RE.match(text)),
@@ -104,7 +105,7 @@ def is_furniture_line(text: str) -> bool:
     The HTML path only needs this one answer per line of trafilatura's body, not
     every signal :func:`make_line` computes for the region search.
     """
-    if TEASER_RE.match(text) or LONG_BOILERPLATE_RE.search(text):
+    if TEASER_RE.match(text) or is_long_boilerplate(text):
         return True
     words = word_count(text)
     if words <= BOILERPLATE_MAX_WORDS and (

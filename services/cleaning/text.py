@@ -64,8 +64,12 @@ def word_count(text: str) -> int:
 
     ``\\w+`` runs alone would count a whole Japanese sentence as one word.
     """
+    tokens = WORD_RE.findall(text)
+    # Most texts hold no CJK at all: one search spares a check per token.
+    if not _CJK_RE.search(text):
+        return len(tokens)
     count = 0
-    for token in WORD_RE.findall(text):
+    for token in tokens:
         cjk = len(_CJK_RE.findall(token))
         if cjk:
             count += (cjk + 1) // 2 + (1 if len(token) > cjk else 0)

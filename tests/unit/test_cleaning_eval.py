@@ -70,3 +70,28 @@ def test_evaluate_requires_matching_pages() -> None:
     scores = evaluate({"a": "x y z w", "b": "p q r s"}, {"a": "x y z w", "b": ""})
     assert (scores.precision, scores.recall, scores.f1) == pytest.approx((1.0, 0.5, 2 / 3))
     assert scores.as_dict() == {"precision": 1.0, "recall": 0.5, "f1": 0.6667}
+
+
+def test_date_scores_by_half_and_dates_given_where_none_is_shown() -> None:
+    from bench.evaluation.metadata import Prediction, half_of, score_by_half, unfounded
+
+    assert (half_of("0002"), half_of("0007")) == ("even", "odd")
+    assert half_of("page-x") in ("even", "odd")  # non-numeric ids still fall in a half
+    ids = ["0002", "0003", "0004", "0005"]
+    truths: list[dict[str, str | None]] = [
+        {"title": "A", "date": "2025-01-02", "author": None},
+        {"title": "B", "date": "2025-01-03", "author": None},
+        {"title": "C", "date": None, "author": None},  # the page shows no date
+        {"title": "D", "date": "2025-01-05", "author": None},
+    ]
+    predictions = [
+        Prediction(date="2025-01-02T10:00:00+00:00"),
+        Prediction(date="2025-01-04"),
+        Prediction(date="2025-01-01"),  # invented: counted apart, not in the accuracy
+        Prediction(date="2025-01-05"),
+    ]
+    halves = score_by_half(ids, truths, predictions)
+    assert (halves["even"]["date"].correct, halves["even"]["date"].total) == (1, 1)
+    assert (halves["odd"]["date"].correct, halves["odd"]["date"].total) == (1, 2)
+    invented = unfounded(truths, predictions, "date")
+    assert (invented.correct, invented.total) == (1, 1)
