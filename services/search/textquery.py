@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.search.syntax import ParsedQuery, Term, parse
-from shared.contracts.index import ANALYSIS, STEMMED_LANGUAGES
+from shared.contracts.analysis import ANALYSIS
+from shared.contracts.index import STEMMED_LANGUAGES
 
 # A fuzzy word matches at most this many indexed words (Elasticsearch's
 # default, 50, multiplied over the fields and every fuzzy word, made a query

