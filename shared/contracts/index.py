@@ -233,10 +233,12 @@ def entity_id_fields(entities: Iterable[Mapping[str, Any]]) -> dict[str, list[st
 
 
 def story_fields(article: EnrichedArticleV1) -> dict[str, Any]:
-    """The story fields of a grouped article; nothing for an article that went
-    around the stories stage (an older producer, a replay of enriched input)."""
+    """The story fields of a grouped article. An article that went around the
+    stories stage (an older producer, a replay of enriched input) is a story of
+    its own, so that collapsing results on `story_id` never lumps such
+    articles together under a missing value."""
     if not isinstance(article, GroupedArticleV1):
-        return {}
+        return {"story_id": article.article_id, "copies": 1}
     return {
         "story_id": article.story_id,
         "duplicate_of": article.duplicate_of,
@@ -311,6 +313,8 @@ def upgrade_document(source: Mapping[str, Any]) -> dict[str, Any]:
     entities = document.get("entities")
     if isinstance(entities, list) and "entity_ids" not in document:
         document.update(entity_id_fields(e for e in entities if isinstance(e, Mapping)))
+    if not document.get("story_id") and isinstance(document.get("article_id"), str):
+        document["story_id"] = document["article_id"]  # a story of its own (see story_fields)
     return document
 
 
