@@ -15,7 +15,12 @@ judges the three facets an analyst sees against the hand-made labels in
 * facet values from articles in a language without a model, and values in a
   non-Latin script (fragments of text the model could not read);
 * articles per second of the entities step beside the bare models (``nlp.pipe``
-  only, same texts, same routing), best of ``--repeats`` runs, in the same process.
+  only, same texts, same routing), best of ``--repeats`` runs, in the same process:
+  CPU time of this process (the machine's cores are shared, wall time is noisy), and
+  wall time too, which is what the Redis registry adds (its round trips wait);
+* the step with the registry in Redis (the worker's default; a fresh namespace,
+  deleted afterwards) beside the step with it in memory: same facets expected,
+  its speed, its round trips per batch and the Redis memory it took.
 
 Facets are read as the registry has them at the end of the run (ids mapped to
 their current name and type), which is what the indexer shows after it updates
@@ -25,7 +30,7 @@ code before issue 13 was saved that way); ``--save-snapshot FILE`` saves this on
 
 Usage::
 
-    .venv/bin/python bench/eval_entities.py [--before FILE] [--repeats 3]
+    .venv/bin/python bench/eval_entities.py [--before FILE] [--repeats 3] [--no-redis]
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ import json
 import re
 import sys
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,10 +57,20 @@ if str(REPO_ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from services.cleaning.extract import clean  # noqa: E402
-from services.entities.enrich import enrich_batch, ner_text  # noqa: E402
+from services.entities.corrections import default_corrections  # noqa: E402
+from services.entities.enrich import (  # noqa: E402
+    article_entities,
+    enrich_batch,
+    ner_text,
+    run_models,
+)
 from services.entities.filters import ner_input  # noqa: E402
+from services.entities.normalize import Entity  # noqa: E402
 from services.entities.pipelines import PipelineSet  # noqa: E402
+from services.entities.registry import EntityStore, MemoryStore  # noqa: E402
+from services.entities.registry_redis import RedisStore  # noqa: E402
 from services.entities.resolve import Resolver  # noqa: E402
+from services.entities.settings import EntitySettings  # noqa: E402
 from shared.contracts.models import CleanArticleV1  # noqa: E402
 
 SAMPLES = REPO_ROOT / "samples"
@@ -138,12 +155,23 @@ class Run:
     rates: dict[str, float] = field(default_factory=dict)
 
 
-def run_step(articles: list[CleanArticleV1], pipelines: PipelineSet) -> tuple[Run, Run, float]:
-    """One pass of the entities step over the corpus: the registry view (ids mapped
-    to their final name and type), the view as each article was first enriched,
-    and the CPU seconds of the pass."""
-    resolver = Resolver()
-    started = time.process_time()
+@dataclass
+class Pass:
+    """One pass of the entities step: its two views and what it cost."""
+
+    registry: Run
+    streamed: Run
+    cpu: float
+    wall: float
+    round_trips: int  # to the registry during the timed part (Redis only)
+
+
+def run_step(articles: list[CleanArticleV1], pipelines: PipelineSet, store: EntityStore) -> Pass:
+    """One pass of the entities step over the corpus, resolving against ``store``:
+    the registry view (ids mapped to their final name and type), the view as each
+    article was first enriched, and the CPU and wall seconds of the pass."""
+    resolver = Resolver(store)
+    started, wall = time.process_time(), time.perf_counter()
     results = []
     for i in range(0, len(articles), BATCH):
         results += enrich_batch(
@@ -153,7 +181,8 @@ def run_step(articles: list[CleanArticleV1], pipelines: PipelineSet) -> tuple[Ru
             max_ner_chars=MAX_NER_CHARS,
             batch_size=BATCH,
         )
-    elapsed = time.process_time() - started
+    elapsed, wall = time.process_time() - started, time.perf_counter() - wall
+    trips = store.round_trips if isinstance(store, RedisStore) else 0
     facets: dict[str, list[tuple[str, str]]] = {}
     streamed: dict[str, list[tuple[str, str]]] = {}
     for article, result in zip(articles, results, strict=True):
@@ -165,12 +194,12 @@ def run_step(articles: list[CleanArticleV1], pipelines: PipelineSet) -> tuple[Ru
         facets[article.source] = values
         streamed[article.source] = [(e.canonical, e.group) for e in result.article.entities]
     languages = {a.source: a.language for a in articles}
-    return Run(facets, languages), Run(streamed, languages), elapsed
+    return Pass(Run(facets, languages), Run(streamed, languages), elapsed, wall, trips)
 
 
-def run_bare(articles: list[CleanArticleV1], pipelines: PipelineSet) -> float:
-    """Seconds for the bare models over the same routed texts (``nlp.pipe`` only)."""
-    started = time.process_time()
+def run_bare(articles: list[CleanArticleV1], pipelines: PipelineSet) -> tuple[float, float]:
+    """CPU and wall seconds for the bare models over the same routed texts."""
+    started, wall = time.process_time(), time.perf_counter()
     by_language: dict[str, list[str]] = {}
     for article in articles:
         model = pipelines.get(article.language)
@@ -182,26 +211,104 @@ def run_bare(articles: list[CleanArticleV1], pipelines: PipelineSet) -> float:
         assert model is not None
         for doc in model.nlp.pipe(texts, batch_size=BATCH):
             _ = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
-    return time.process_time() - started
+    return time.process_time() - started, time.perf_counter() - wall
 
 
-def measure(articles: list[CleanArticleV1], repeats: int) -> tuple[Run, Run]:
-    """Registry and streamed views of the last pass, with the best speeds of
-    ``repeats`` alternated passes of the bare models and the step (CPU time of
-    this process: the machine's cores are shared, wall time is noise)."""
+@dataclass
+class RedisRegistry:
+    """Fresh registries in Redis for the passes, and what they cost there."""
+
+    url: str
+    namespaces: list[str] = field(default_factory=list)
+    round_trips: int = 0
+    batches: int = 0
+    memory: int = 0  # bytes used by the last pass's keys
+    entities: int = 0  # live records of the last pass
+    resolution_ms: dict[str, float] = field(default_factory=dict)  # per batch, by store
+
+    def store(self) -> RedisStore:
+        namespace = f"bench-entities-{uuid.uuid4().hex[:8]}-"
+        self.namespaces.append(namespace)
+        return RedisStore.from_url(self.url, namespace)
+
+    def account(self, store: RedisStore, one: Pass, articles: int) -> None:
+        self.round_trips, self.batches = one.round_trips, -(-articles // BATCH)
+        keys = list(store.client.scan_iter(match=f"{store.layout.prefix}*", count=1000))
+        pipe = store.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.memory_usage(key, samples=0)
+        self.memory = sum(int(n or 0) for n in pipe.execute())
+        self.entities = int(store.client.hlen(store.layout.names))
+
+    def clean_up(self, store: RedisStore) -> None:
+        for namespace in self.namespaces:
+            keys = list(store.client.scan_iter(match=f"{namespace}*", count=1000))
+            if keys:
+                store.client.delete(*keys)
+
+
+def resolution_cost(
+    articles: list[CleanArticleV1], pipelines: PipelineSet, redis: RedisRegistry, repeats: int
+) -> dict[str, float]:
+    """Wall milliseconds per batch of the cross-article resolution alone (NER done
+    beforehand), memory against Redis: what the shared registry adds, without the
+    noise of NER on a busy machine. Best of ``repeats``."""
+    table = default_corrections()
+    models = [pipelines.get(a.language) for a in articles]
+    texts = [ner_text(a, MAX_NER_CHARS) if m else "" for a, m in zip(articles, models, strict=True)]
+    found: list[list[Entity]] = [
+        article_entities(t, mentions, table) if m else []
+        for m, t, mentions in zip(models, texts, run_models(texts, models, BATCH), strict=True)
+    ]
+    batches = [found[i : i + BATCH] for i in range(0, len(found), BATCH)]
+    best: dict[str, float] = {}
+    for _ in range(max(1, repeats)):
+        for name, store in (("memory", MemoryStore()), ("redis", redis.store())):
+            resolver = Resolver(store)
+            started = time.perf_counter()
+            for batch in batches:
+                resolver.resolve_batch(batch)
+            ms = 1000 * (time.perf_counter() - started) / len(batches)
+            best[name] = min(best.get(name, ms), ms)
+            if isinstance(store, RedisStore):
+                redis.clean_up(store)
+    return best
+
+
+def measure(
+    articles: list[CleanArticleV1], repeats: int, redis: RedisRegistry | None
+) -> dict[str, Pass]:
+    """The last pass of each registry, with the best speeds of ``repeats``
+    alternated passes of the bare models and the step (memory, then Redis)."""
     pipelines = PipelineSet()
     pipelines.preload()
-    run_step(articles[:BATCH], pipelines)  # warm-up: first calls allocate
-    best_step = best_bare = float("inf")
-    views: tuple[Run, Run] | None = None
+    run_step(articles[:BATCH], pipelines, MemoryStore())  # warm-up: first calls allocate
+    stores: dict[str, Callable[[], EntityStore]] = {"memory": MemoryStore}
+    if redis is not None:
+        stores["redis"] = redis.store
+    best: dict[str, list[float]] = {k: [float("inf")] * 2 for k in ["bare", *stores]}
+    passes: dict[str, Pass] = {}
     for _ in range(max(1, repeats)):
-        best_bare = min(best_bare, run_bare(articles, pipelines))
-        registry, streamed, seconds = run_step(articles, pipelines)
-        views = (registry, streamed)
-        best_step = min(best_step, seconds)
-    assert views is not None
-    views[0].rates = {"step": len(articles) / best_step, "bare": len(articles) / best_bare}
-    return views
+        bare = run_bare(articles, pipelines)
+        best["bare"] = [min(b, x) for b, x in zip(best["bare"], bare, strict=True)]
+        for name, make in stores.items():
+            store = make()
+            passes[name] = one = run_step(articles, pipelines, store)
+            best[name] = [min(b, x) for b, x in zip(best[name], (one.cpu, one.wall), strict=True)]
+            if isinstance(store, RedisStore) and redis is not None:
+                redis.account(store, one, len(articles))
+                redis.clean_up(store)
+    if redis is not None:
+        redis.resolution_ms = resolution_cost(articles, pipelines, redis, repeats)
+    n = len(articles)
+    for name, one in passes.items():
+        one.registry.rates = {
+            "step": n / best[name][0],
+            "bare": n / best["bare"][0],
+            "step_wall": n / best[name][1],
+            "bare_wall": n / best["bare"][1],
+        }
+    return passes
 
 
 def load_snapshot(path: Path) -> Run:
@@ -312,11 +419,12 @@ def _rows(s: dict[str, Any]) -> list[str]:
     rows.append(str(s["no_model_values"]))
     rows.append(str(s["non_latin_values"]))
     rates = s["rates"]
-    if rates:
-        ratio = rates["step"] / rates["bare"]
-        rows.append(f"{rates['step']:.2f} / {rates['bare']:.2f} ({ratio:.2f}x)")
-    else:
-        rows.append("n/a")
+    for step, bare in (("step", "bare"), ("step_wall", "bare_wall")):
+        if step in rates:
+            ratio = rates[step] / rates[bare]
+            rows.append(f"{rates[step]:.2f} / {rates[bare]:.2f} ({ratio:.2f}x)")
+        else:
+            rows.append("n/a")
     return rows
 
 
@@ -326,7 +434,8 @@ ROW_NAMES = [
     '"Donald Trump" finds, of the articles naming Trump',
     "facet values from articles with no model",
     "facet values in a non-Latin script",
-    "articles/s: entities step / bare model",
+    "articles/s (CPU): entities step / bare model",
+    "articles/s (wall): entities step / bare model",
 ]
 
 
@@ -362,17 +471,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--draft", action="store_true", help="print unlabelled top values")
     parser.add_argument("--refresh", action="store_true", help="clean the samples again")
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis registry")
+    parser.add_argument(
+        "--redis",
+        default=EntitySettings().redis_dsn,
+        help="Redis for the registry passes (NEWSFLOW_REDIS_URL by default)",
+    )
     args = parser.parse_args()
 
     articles = load_corpus(args.refresh)
     texts = {a.source: ner_text(a, MAX_NER_CHARS) for a in articles}
     labels = load_labels()
     models = PipelineSet().languages
-    streamed: Run | None = None
+    passes: dict[str, Pass] = {}
+    redis = None if args.no_redis or args.snapshot else RedisRegistry(args.redis)
     if args.snapshot:
         run = load_snapshot(args.snapshot)
     else:
-        run, streamed = measure(articles, args.repeats)
+        passes = measure(articles, args.repeats, redis)
+        run = passes["memory"].registry
     if args.save_snapshot:
         save_snapshot(run, args.save_snapshot)
     if args.draft:
@@ -383,13 +500,28 @@ def main() -> None:
         before = load_snapshot(args.before)
         columns["before"] = score(before, labels, texts, models)
     columns["now"] = score(run, labels, texts, models)
-    if streamed is not None:
-        columns["now, as first enriched"] = score(streamed, labels, texts, models)
+    if "memory" in passes:
+        columns["now, as first enriched"] = score(passes["memory"].streamed, labels, texts, models)
+    if "redis" in passes:
+        columns["now, registry in Redis"] = score(passes["redis"].registry, labels, texts, models)
     print(
         f"{len(articles)} sample articles; languages: "
         f"{dict(Counter(a.language for a in articles).most_common())}"
     )
     print_table(columns)
+    if "redis" in passes and redis is not None:
+        same = passes["redis"].registry.facets == passes["memory"].registry.facets
+        print(
+            f"\nRedis registry: facets {'identical to' if same else 'DIFFERENT from'} memory's; "
+            f"{redis.round_trips / max(1, redis.batches):.1f} round trips per batch of {BATCH}; "
+            f"{redis.entities} entities in {redis.memory / 1024:.0f} KiB "
+            f"({redis.memory / max(1, redis.entities):.0f} B per entity, all keys)"
+        )
+        ms = redis.resolution_ms
+        print(
+            f"resolution alone (NER excluded), wall ms per batch of {BATCH}: "
+            f"memory {ms['memory']:.1f}, Redis {ms['redis']:.1f}"
+        )
 
 
 if __name__ == "__main__":

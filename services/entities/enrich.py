@@ -10,6 +10,8 @@ no model, no NER), run NER over the batch grouped by language, drop what is not 
 mention (:mod:`~services.entities.filters`), resolve names inside the article
 (:mod:`~services.entities.normalize`), apply the corrections table, then link to
 canonical entities across articles (:class:`~services.entities.resolve.Resolver`).
+The batch's articles are linked together, in order, after all of them went
+through NER: a shared registry is locked for that step only, never during NER.
 """
 
 from __future__ import annotations
@@ -21,12 +23,20 @@ from dataclasses import dataclass
 from services.entities.corrections import Corrections, apply_corrections, default_corrections
 from services.entities.extract import extract_mentions
 from services.entities.filters import clean_mentions, ner_input
-from services.entities.normalize import Mention, merge_entities, normalise_mentions
+from services.entities.normalize import Entity, Mention, merge_entities, normalise_mentions
 from services.entities.pipelines import LoadedModel, PipelineSet
-from services.entities.resolve import ResolvedEntity, Resolver
+from services.entities.resolve import Merge, ResolvedEntity, Resolver
 from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, EntityV1
 
-__all__ = ["Enrichment", "enrich_batch", "entities_of", "ner_text", "status_for"]
+__all__ = [
+    "Enrichment",
+    "article_entities",
+    "enrich_batch",
+    "entities_of",
+    "ner_text",
+    "run_models",
+    "status_for",
+]
 
 # Recorded as ``ner_model`` when no model read the article (the field is a
 # required string in v1); ``entities_status`` says why.
@@ -39,13 +49,15 @@ class Enrichment:
 
     ``status`` is ``"ok"``, ``"no_model:<language>"`` (a language without a
     pipeline) or ``"skipped"`` (language unknown). ``entity_ids`` and
-    ``external_ids`` run parallel to ``article.entities``.
+    ``external_ids`` run parallel to ``article.entities``. ``merges``: entities
+    of earlier articles found to be one of this article's (to announce).
     """
 
     article: EnrichedArticleV1
     status: str
     entity_ids: tuple[str, ...]
     external_ids: tuple[str | None, ...]
+    merges: tuple[Merge, ...] = ()
 
 
 def ner_text(article: CleanArticleV1, max_chars: int) -> str:
@@ -63,16 +75,22 @@ def status_for(language: str | None, model: LoadedModel | None) -> str:
     return f"no_model:{language}" if language else "skipped"
 
 
+def article_entities(text: str, mentions: list[Mention], corrections: Corrections) -> list[Entity]:
+    """One article's entities from the model's raw mentions of ``text``, before
+    linking across articles."""
+    kept = clean_mentions(text, mentions, corrections)
+    normalised = apply_corrections(text, normalise_mentions(kept), corrections)
+    return merge_entities(normalised)
+
+
 def entities_of(
     text: str, mentions: list[Mention], corrections: Corrections, resolver: Resolver
 ) -> list[ResolvedEntity]:
     """One article's resolved entities from the model's raw mentions of ``text``."""
-    kept = clean_mentions(text, mentions, corrections)
-    normalised = apply_corrections(text, normalise_mentions(kept), corrections)
-    return resolver.resolve(merge_entities(normalised))
+    return resolver.resolve(article_entities(text, mentions, corrections))
 
 
-def _run_models(
+def run_models(
     texts: Sequence[str], models: Sequence[LoadedModel | None], batch_size: int
 ) -> list[list[Mention]]:
     """Raw mentions per text, NER run once per language over that language's texts."""
@@ -124,15 +142,22 @@ def enrich_batch(
     """The enrichment of each article, in input order.
 
     Articles resolve in input order, each one's entities becoming evidence for
-    the next, so a batch gives the same result as its articles one by one.
+    the next, so a batch gives the same result as its articles one by one, except
+    that an id merged away during the batch is already replaced by its survivor's
+    in every article of the batch (the merge is still announced: earlier batches
+    may carry the old id).
     """
     table = corrections or default_corrections()
     models = [pipelines.get(a.language) for a in articles]
     texts = [ner_text(a, max_ner_chars) if m else "" for a, m in zip(articles, models, strict=True)]
-    raw = _run_models(texts, models, batch_size)
+    raw = run_models(texts, models, batch_size)
+    found = [
+        article_entities(text, mentions, table) if model else []
+        for model, text, mentions in zip(models, texts, raw, strict=True)
+    ]
+    linked, merges = resolver.resolve_batch(found)
     results: list[Enrichment] = []
-    for article, model, text, mentions in zip(articles, models, texts, raw, strict=True):
-        resolved = entities_of(text, mentions, table, resolver) if model else []
+    for article, model, resolved, merged in zip(articles, models, linked, merges, strict=True):
         enriched = EnrichedArticleV1(
             **article.model_dump(),
             entities=[_entity_v1(e, len(article.text)) for e in resolved],
@@ -145,6 +170,7 @@ def enrich_batch(
                 status=status_for(article.language, model),
                 entity_ids=tuple(e.id for e in resolved),
                 external_ids=tuple(e.external_id for e in resolved),
+                merges=tuple(merged),
             )
         )
     return results

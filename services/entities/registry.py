@@ -4,8 +4,10 @@ An :class:`EntityRecord` is one entity across all articles: a stable id, a displ
 name, the type its evidence supports, and the name keys (aliases) that lead to it.
 The :class:`EntityStore` protocol is all the resolver needs from storage, shaped so
 a networked store can implement it with one round trip per call (``find`` takes
-many keys at once). :class:`MemoryStore` implements it in a process; a Redis or
-Elasticsearch store implements the same five methods.
+many keys at once, ``batch`` names a batch's lookups up front). :class:`MemoryStore`
+implements it in a process (evaluation, tests of the rules);
+:class:`~services.entities.registry_redis.RedisStore` in Redis, shared by the
+workers and kept across restarts.
 
 Ids never change once given, so articles indexed with an id stay valid:
 
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -104,6 +107,14 @@ class EntityRecord:
 class EntityStore(Protocol):
     """What the resolver needs from storage. Implementations follow redirects."""
 
+    def batch(
+        self, aliases: Iterable[str] = (), ids: Iterable[str] = (), surnames: Iterable[str] = ()
+    ) -> AbstractContextManager[None]:
+        """Scope of one batch's resolution: a shared store serialises writers and
+        preloads these alias keys, ids and surname keys (lookups the batch will
+        make); its writes apply at the end, all or none."""
+        ...
+
     def find(self, keys: Iterable[str]) -> dict[str, EntityRecord]:
         """Records reached by these alias keys; keys without a record are absent."""
         ...
@@ -136,6 +147,13 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    @contextmanager
+    def batch(
+        self, aliases: Iterable[str] = (), ids: Iterable[str] = (), surnames: Iterable[str] = ()
+    ) -> Iterator[None]:
+        """Nothing to lock or preload in a process's memory."""
+        yield
 
     def records(self) -> list[EntityRecord]:
         """Every live record (merged ones excluded)."""

@@ -29,6 +29,13 @@ name, if that is the only full name with this surname.
 Types are votes: each article votes once per entity with its own label's group
 (the in-article majority), and the entity's type is the group with most votes,
 unless the corrections table or the gazetteer fixes it.
+
+A batch of articles resolves in one store batch (:meth:`Resolver.resolve_batch`):
+the store is asked up front for every key the batch's names lead to
+(:meth:`Resolver.lookup_keys`), so a shared store answers in one round trip and
+serialises writers per batch. Merges made by a batch are returned with it
+(:class:`Merge`, the survivor as the batch leaves it) so the stage can announce
+them; the batch's own articles already carry the survivors' ids.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from services.entities.normalize import Entity, group_for
 from services.entities.registry import EntityRecord, EntityStore, MemoryStore, entity_id
 from services.entities.territories import Gazetteer, default_gazetteer
 
-__all__ = ["DOMINANCE", "MIN_ARTICLES", "ResolvedEntity", "Resolver"]
+__all__ = ["DOMINANCE", "MIN_ARTICLES", "LookupKeys", "Merge", "ResolvedEntity", "Resolver"]
 
 # A lone surname goes to the most mentioned person with that surname when that
 # person is in at least this many times as many articles as the runner-up.
@@ -71,6 +78,24 @@ class ResolvedEntity:
     article_names: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Merge:
+    """Entity ``old_id`` turned out to be ``new_id`` (the survivor after the batch)."""
+
+    old_id: str
+    new_id: str
+    name: str  # the survivor's display name
+
+
+@dataclass
+class LookupKeys:
+    """What a batch's resolution will ask the store: alias keys, ids, surname keys."""
+
+    aliases: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+    surnames: set[str] = field(default_factory=set)
+
+
 class Resolver:
     """Resolve articles' entities against a store (in memory unless one is given)."""
 
@@ -83,13 +108,112 @@ class Resolver:
         self.store: EntityStore = store if store is not None else MemoryStore()
         self._corrections = corrections or default_corrections()
         self._gazetteer = gazetteer or default_gazetteer()
+        self._merges: list[tuple[str, str]] = []  # (loser, survivor), in order
 
     def resolve(self, entities: Sequence[Entity]) -> list[ResolvedEntity]:
-        """Link one article's entities; entities resolving to one id are merged.
+        """Link one article's entities (a batch of one; its merges are not returned)."""
+        return self.resolve_batch([entities])[0][0]
+
+    def resolve_batch(
+        self, articles: Sequence[Sequence[Entity]]
+    ) -> tuple[list[list[ResolvedEntity]], list[list[Merge]]]:
+        """Link each article's entities, in order, in one store batch.
 
         Updates the store (votes, names, aliases) as it goes: an article is
-        evidence for the next ones. Output is sorted like the input (by count).
+        evidence for the next ones. Returns, per article, its entities (entities
+        resolving to one id merged, sorted by count) and the merges its entities
+        caused. Ids merged away during the batch are replaced by their survivor's
+        in every article of the batch.
         """
+        keys = self.lookup_keys(articles)
+        with self.store.batch(keys.aliases, keys.ids, keys.surnames):
+            self._merges = []
+            results: list[list[ResolvedEntity]] = []
+            caused: list[list[tuple[str, str]]] = []
+            for entities in articles:
+                start = len(self._merges)
+                results.append(self._resolve_article(entities))
+                caused.append(self._merges[start:])
+            if not self._merges:
+                return results, [[] for _ in articles]
+            survivors = self._survivors()
+            merges = [
+                [
+                    Merge(old, survivors[old].id, survivors[old].name)
+                    for old, _ in pairs
+                    if old in survivors
+                ]
+                for pairs in caused
+            ]
+            return [self._relabel(r, survivors) for r in results], merges
+
+    def lookup_keys(self, articles: Sequence[Sequence[Entity]]) -> LookupKeys:
+        """The store lookups resolving ``articles`` will make, as far as names tell
+        (the store loads the rest when asked)."""
+        keys = LookupKeys()
+        for entities in articles:
+            for entity in entities:
+                if entity.group in FACETS:
+                    self._add_keys(keys, entity)
+        return keys
+
+    def _add_keys(self, keys: LookupKeys, entity: Entity) -> None:
+        forms = [entity.canonical]
+        if entity.canonical.startswith("The "):
+            forms.append(entity.canonical[4:])
+        keys.aliases.add(name_key(entity.canonical))
+        for form in forms:
+            name = self._corrections.rename(form)
+            keys.aliases |= {name_key(form), name_key(name)}
+            territory = self._gazetteer.lookup(name)
+            if territory is not None:
+                keys.ids.add(territory.qid)
+                continue
+            surname = surname_key(name)
+            keys.aliases |= {loose_key(name), first_last_key(name) or "", surname}
+            keys.surnames.add(surname)
+        keys.aliases.discard("")
+        keys.surnames.discard("")
+
+    def _survivors(self) -> dict[str, EntityRecord]:
+        """Id merged in this batch -> its survivor as the batch leaves it (a
+        survivor may have been merged again later in the batch)."""
+        found: dict[str, EntityRecord] = {}
+        for old, survivor in self._merges:
+            record = self.store.get(survivor)
+            if record is not None and record.id != old:
+                found[old] = record
+        return found
+
+    def _relabel(
+        self, resolved: list[ResolvedEntity], survivors: dict[str, EntityRecord]
+    ) -> list[ResolvedEntity]:
+        """An article's entities with merged ids replaced (and then joined)."""
+        out: dict[str, ResolvedEntity] = {}
+        for entity in resolved:
+            record = survivors.get(entity.id)
+            if record is not None:
+                entity.id, entity.name, entity.external_id = (
+                    record.id,
+                    record.name,
+                    record.external_id,
+                )
+                if record.type != entity.type:
+                    entity.type = record.type
+                    entity.label = _LABEL_OF_GROUP.get(record.type, entity.label)
+            existing = out.get(entity.id)
+            if existing is None:
+                out[entity.id] = entity
+                continue
+            existing.count += entity.count
+            existing.surface_forms += [
+                s for s in entity.surface_forms if s not in existing.surface_forms
+            ]
+            existing.offsets = sorted(existing.offsets + entity.offsets)
+            existing.article_names += entity.article_names
+        return sorted(out.values(), key=lambda e: (-e.count, e.name))
+
+    def _resolve_article(self, entities: Sequence[Entity]) -> list[ResolvedEntity]:
         out: dict[str, ResolvedEntity] = {}
         voted: set[str] = set()
         for entity in entities:
@@ -166,7 +290,7 @@ class Resolver:
         if match is None:
             return (exact, name) if exact is not None else (self._new(name, entity), name)
         if exact is not None and exact.type == "people":
-            self.store.merge(exact, match)
+            self._merge(exact, match)
         return match, match.name
 
     def _surname_match(self, surname: str) -> EntityRecord | None:
@@ -210,7 +334,12 @@ class Resolver:
             and record.articles >= MIN_ARTICLES
             and [r.id for r in self.store.people_with_surname(surname)] == [record.id]
         ):
-            self.store.merge(bare, record)
+            self._merge(bare, record)
+
+    def _merge(self, loser: EntityRecord, survivor: EntityRecord) -> None:
+        if loser.id != survivor.id:
+            self._merges.append((loser.id, survivor.id))
+            self.store.merge(loser, survivor)
 
     def _resolved(self, record: EntityRecord, entity: Entity) -> ResolvedEntity:
         group = record.type

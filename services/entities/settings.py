@@ -4,6 +4,8 @@ Elasticsearch, Redis, namespace, batch and retry knobs) come from
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -23,3 +25,14 @@ class EntitySettings(WorkerSettings):
     batch_size: int = Field(default=8, ge=1, le=10_000)
     # NER cost grows with text length; very long bodies are cut for NER only.
     max_ner_chars: int = Field(default=100_000, ge=1_000)
+    # Where the entity registry lives: "redis" (shared by every entities worker and
+    # kept across restarts; the worker's default) or "memory" (one process learns
+    # alone and forgets at exit: evaluation and tests of the rules).
+    registry: Literal["redis", "memory"] = "redis"
+    # The registry's writers' lock, held around one batch's resolution (tens of ms
+    # at most): it frees itself after lock_timeout_s if its holder died (a worker
+    # killed mid-batch delays the others that long at worst; a live holder past
+    # it writes nothing, see registry_redis); a batch queues for it at most
+    # lock_wait_s, then is retried as a temporary failure.
+    registry_lock_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    registry_lock_wait_s: float = Field(default=60.0, gt=0, le=3600)

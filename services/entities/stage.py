@@ -1,14 +1,16 @@
-"""Entities stage: ``articles.clean`` -> ``articles.enriched``.
+"""Entities stage: ``articles.clean`` -> ``articles.enriched`` (+ ``identities.merged``).
 
 The logic lives in :mod:`services.entities.enrich` (plain functions over a
 batch); this module adapts it to the stream. NER is routed by the article's
 language to the spaCy pipeline of that language (English, French), loaded
 once per process at start; an article in a language without a model gets no
 entities and says so (``entities_status``), never fragments from the wrong
-model. Names resolve to one entity across articles through the process's
-:class:`~services.entities.resolve.Resolver` (in memory for now: each worker
-learns from what it reads; a registry shared by all workers is the next step,
-see the issue notes).
+model. Names resolve to one entity across articles through the entity registry,
+shared by every entities worker in Redis and kept across restarts
+(:mod:`services.entities.registry_redis`; ``NEWSFLOW_ENTITIES_REGISTRY=memory``
+keeps it in the process instead). When the registry finds two entities to be one
+(a lone "Trump" seen before "Donald Trump"), the stage announces it on
+``identities.merged`` so that articles indexed with the old id are relabelled.
 """
 
 from __future__ import annotations
@@ -16,13 +18,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from services.entities.enrich import enrich_batch
 from services.entities.pipelines import PipelineSet
+from services.entities.registry import EntityStore, MemoryStore
+from services.entities.registry_redis import RedisStore
 from services.entities.resolve import Resolver
 from services.entities.settings import EntitySettings
-from shared.contracts.models import CleanArticleV1
-from shared.contracts.topics import CLEAN, ENRICHED
-from shared.runtime.stage import BatchHandler, Item, Output, Result, StageDefinition
+from shared.contracts.models import CleanArticleV1, MergeV1
+from shared.contracts.topics import CLEAN, ENRICHED, MERGED
+from shared.runtime.stage import (
+    BatchHandler,
+    Item,
+    Output,
+    Result,
+    StageDefinition,
+    TemporaryFailure,
+)
 
 
 def enrich_items(
@@ -36,34 +49,66 @@ def enrich_items(
         max_ner_chars=settings.max_ner_chars,
         batch_size=settings.batch_size,
     )
-    return [
-        Result(
-            e.article.article_id,
-            outputs=[Output(e.article.article_id, e.article)],
-            status_detail={"entities": len(e.article.entities), "status": e.status},
-        )
-        for e in enriched
-    ]
+    merged = MERGED.full_name(settings.namespace)
+    results = []
+    for e in enriched:
+        outputs = [Output(e.article.article_id, e.article)]
+        outputs += [
+            Output(
+                m.old_id,
+                MergeV1(kind="entity", old_id=m.old_id, new_id=m.new_id, name=m.name),
+                topic=merged,
+            )
+            for m in e.merges
+        ]
+        detail = {"entities": len(e.article.entities), "status": e.status}
+        if e.merges:
+            detail["merges"] = len(e.merges)
+        results.append(Result(e.article.article_id, outputs=outputs, status_detail=detail))
+    return results
+
+
+def make_store(settings: EntitySettings) -> EntityStore:
+    """The registry the settings name (no connection made yet)."""
+    if settings.registry == "memory":
+        return MemoryStore()
+    return RedisStore.from_url(
+        settings.redis_dsn,
+        settings.namespace,
+        lock_timeout=settings.registry_lock_timeout_s,
+        lock_wait=settings.registry_lock_wait_s,
+    )
+
+
+def batch_handler(
+    pipelines: PipelineSet, resolver: Resolver, settings: EntitySettings
+) -> BatchHandler:
+    """The stage's handler over loaded models and a resolver."""
+    # One batch at a time per process: the resolver learns from each article in
+    # order (across processes, the registry's lock orders batches).
+    lock = asyncio.Lock()
+
+    async def handle(items: list[Item[Any]]) -> list[Result]:
+        async with lock:
+            try:
+                return await asyncio.to_thread(enrich_items, items, pipelines, resolver, settings)
+            except RedisError as exc:  # down, lock busy, lock lost: nothing was written
+                raise TemporaryFailure(f"entity registry in Redis: {exc!r}") from exc
+
+    return handle
 
 
 def make_handler(settings: EntitySettings) -> BatchHandler:
     pipelines = PipelineSet()
     pipelines.preload()  # at start, not on the first article of each language
-    resolver = Resolver()
-    # One batch at a time: the resolver learns from each article in order.
-    lock = asyncio.Lock()
-
-    async def handle(items: list[Item[Any]]) -> list[Result]:
-        async with lock:
-            return await asyncio.to_thread(enrich_items, items, pipelines, resolver, settings)
-
-    return handle
+    return batch_handler(pipelines, Resolver(make_store(settings)), settings)
 
 
 ENTITIES = StageDefinition(
     name="entities",
     input=CLEAN,
     output=ENRICHED,
+    extra_outputs=(MERGED,),
     done_status="enriched",
     settings=EntitySettings,
     make_handler=make_handler,

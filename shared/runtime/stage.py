@@ -115,6 +115,9 @@ class StageDefinition:
     done_status: StageName | None
     settings: type[WorkerSettings]
     make_handler: Callable[[Any], BatchHandler]
+    # Other topics the handler writes to (``Output.topic`` = their full name),
+    # e.g. the stories stage's merges: checked at start like the output.
+    extra_outputs: tuple[TopicSpec, ...] = ()
 
     def group(self, namespace: str) -> str:
         return group_name(namespace, self.name)
@@ -124,6 +127,7 @@ class StageDefinition:
         names = [self.input.full_name(namespace), self.dlq_topic(namespace)]
         if self.output is not None:
             names.append(self.output.full_name(namespace))
+        names.extend(topic.full_name(namespace) for topic in self.extra_outputs)
         return names
 
     def dlq_topic(self, namespace: str) -> str:

@@ -29,6 +29,7 @@ PUBLIC: dict[str, str] = {
     "services.search.limits": "query cost rules, applied to saved searches too",
     "services.subscriptions.api": "the /v1/subscriptions routes, mounted by the search API",
     "services.subscriptions.settings": "the settings of those routes",
+    "services.entities.directory": "entity names and cards by id, read by the search API",
 }
 
 

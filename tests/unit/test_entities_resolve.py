@@ -10,7 +10,7 @@ from __future__ import annotations
 from services.entities.keys import name_key
 from services.entities.normalize import Entity, Mention, merge_entities, normalise_mentions
 from services.entities.registry import EntityRecord, MemoryStore, entity_id
-from services.entities.resolve import DOMINANCE, MIN_ARTICLES, ResolvedEntity, Resolver
+from services.entities.resolve import DOMINANCE, MIN_ARTICLES, Merge, ResolvedEntity, Resolver
 from services.entities.territories import Gazetteer, Territory, default_gazetteer
 
 
@@ -64,6 +64,21 @@ def test_a_surname_seen_first_is_merged_into_the_full_name_later() -> None:
     record = resolver.current(early.id)  # the old id now redirects
     assert record is not None and record.name == "Donald Trump"
     assert record.id != early.id
+
+
+def test_a_batch_returns_the_merges_its_articles_made() -> None:
+    resolver = Resolver()
+    resolver.resolve(LONE_TRUMP)
+    _, merges = resolver.resolve_batch([FULL_TRUMP, FULL_TRUMP_2])
+    lone, full = entity_id(name_key("Trump")), entity_id(name_key("Donald Trump"))
+    assert merges == [[], [Merge(lone, full, "Donald Trump")]]
+
+
+def test_an_id_merged_in_a_batch_is_replaced_in_its_earlier_articles() -> None:
+    resolved, merges = Resolver().resolve_batch([LONE_TRUMP, FULL_TRUMP, FULL_TRUMP_2])
+    full = entity_id(name_key("Donald Trump"))
+    assert [(e.id, e.name, e.type) for e in resolved[0]] == [(full, "Donald Trump", "people")]
+    assert [m.new_id for m in merges[2]] == [full]
 
 
 def test_one_article_is_not_enough_evidence_for_a_common_surname() -> None:
