@@ -95,8 +95,15 @@ eval-search: up
 	@$(PY) bench/eval_search.py
 
 # Throughput, latency, scaling, search and memory on the real local stack.
+# Every figure the issues ask for, each beside its baseline of the same run:
+# the pipeline (throughput, latency, scaling, search, memory), cleaning CPU per
+# article, the stories step (CPU per article, memory after 100,000 articles),
+# and subscriptions (1,000 and 10,000 saved searches under load).
 bench: up
 	@$(PY) bench/run_bench.py
+	@$(PY) bench/cleaning_cpu.py
+	@$(PY) bench/stories_cost.py --articles 100000 --redis 5000
+	@$(PY) bench/subscriptions_bench.py
 
 # Pinned helm, kubeconform and schemas for the chart tests (cached like the jars).
 helm-tools: install

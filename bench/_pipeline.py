@@ -7,7 +7,7 @@ the document visible (``refresh_interval``, 1 s), so it would understate the
 latency by up to a second. Throughput runs poll ``_count`` on the namespace's
 alias (a search-side count, refreshed segments only); latency runs poll an
 ``ids`` search for the articles in flight every ``POLL_S`` and read the stage
-timestamps the document carries (received, cleaned, enriched, indexed), which
+timestamps the document carries (received, cleaned, enriched, grouped, indexed), which
 split each article's latency by stage.
 """
 
@@ -252,7 +252,7 @@ class Pipeline:
         """Seconds after the first POST at which each stage stamped its last
         article of the run: the stage that finishes last, long after the one
         before it, is the bottleneck."""
-        fields = ("received_at", "cleaned_at", "enriched_at", "indexed_at")
+        fields = ("received_at", "cleaned_at", "enriched_at", "grouped_at", "indexed_at")
         response = self.es.search(
             index=self.alias,
             size=0,
@@ -301,7 +301,7 @@ class Pipeline:
         done = threading.Event()
 
         def watch() -> None:
-            source = ["received_at", "cleaned_at", "enriched_at", "indexed_at"]
+            source = ["received_at", "cleaned_at", "enriched_at", "grouped_at", "indexed_at"]
             while not done.is_set():
                 with lock:
                     waiting = [a for a in posted if a not in found]
@@ -348,7 +348,8 @@ class Pipeline:
             "post_to_received": [],
             "received_to_cleaned": [],
             "cleaned_to_enriched": [],
-            "enriched_to_indexed": [],
+            "enriched_to_grouped": [],
+            "grouped_to_indexed": [],
             "indexed_to_searchable": [],
         }
         api_ack: list[float] = []
@@ -361,7 +362,13 @@ class Pipeline:
                 sent,
                 *(
                     _ts(doc.get(k))
-                    for k in ("received_at", "cleaned_at", "enriched_at", "indexed_at")
+                    for k in (
+                        "received_at",
+                        "cleaned_at",
+                        "enriched_at",
+                        "grouped_at",
+                        "indexed_at",
+                    )
                 ),
                 seen_at,
             ]

@@ -56,6 +56,7 @@ from elasticsearch import Elasticsearch  # noqa: E402
 from services.cleaning.settings import CleaningSettings  # noqa: E402
 from services.entities.settings import EntitySettings  # noqa: E402
 from services.indexer.settings import IndexerSettings  # noqa: E402
+from services.stories.settings import StoriesSettings  # noqa: E402
 from shared.runtime.settings import (  # noqa: E402
     CommonSettings,
 )
@@ -188,6 +189,7 @@ def stage_settings() -> dict[str, Any]:
     for name, cls in (
         ("cleaning", CleaningSettings),
         ("entities", EntitySettings),
+        ("stories", StoriesSettings),
         ("indexer", IndexerSettings),
     ):
         s = cls()
@@ -241,7 +243,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "versions": versions(common, es, entity_settings.spacy_model),
         "settings": stage_settings(),
     }
-    groups = [f"{pipe_ns}newsflow-{stage}" for stage in ("cleaning", "entities", "indexer")]
+    groups = [
+        f"{pipe_ns}newsflow-{stage}"
+        for stage in ("cleaning", "entities", "stories", "indexer", "relabel")
+    ]
     started = time.monotonic()
     try:
         _phases(args, out, common, es, services, pipe_ns, search_ns, api_key)
@@ -327,7 +332,9 @@ def _phases(
     finally:
         admin.close()
     ingestion = services.start_api("ingestion")
-    workers = [services.start_worker(s) for s in ("cleaning", "entities", "indexer")]
+    workers = [
+        services.start_worker(s) for s in ("cleaning", "entities", "stories", "indexer", "relabel")
+    ]
     services.wait_ready([ingestion, *workers])
     pipeline = Pipeline(pipe_ns, ingestion, services, api_key, es, common.kafka_bootstrap)
     pipeline.extra_pids = server_pids(common, es)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Newsflow services on this machine, without Docker: the ingestion API,
 # the search API + UI, the feed poller, and the stream workers (one per stage unless told
-# otherwise, e.g. `ENTITIES_WORKERS=2 services.sh start`).
+# otherwise, e.g. `ENTITIES_WORKERS=2 services.sh start`; relabel always has one).
 #
 #   services.sh start    start what is not running; wait until each answers
 #   services.sh stop     SIGTERM every service (workers finish their batch)
@@ -21,7 +21,10 @@ INGESTION_PORT="${NEWSFLOW_INGESTION_PORT:-$INGESTION_PORT}"
 SEARCH_PORT="${NEWSFLOW_SEARCH_PORT:-$SEARCH_PORT}"
 CLEANING_WORKERS="${CLEANING_WORKERS:-1}"
 ENTITIES_WORKERS="${ENTITIES_WORKERS:-1}"
+STORIES_WORKERS="${STORIES_WORKERS:-1}"
 INDEXER_WORKERS="${INDEXER_WORKERS:-1}"
+# identities.merged has one partition (merges apply in order): one relabel worker.
+RELABEL_WORKERS=1
 MATCHER_WORKERS="${MATCHER_WORKERS:-1}"
 WEBHOOKS_WORKERS="${WEBHOOKS_WORKERS:-1}"
 mkdir -p "$run_dir" "$log_dir"
@@ -71,11 +74,13 @@ start() {
   start_one poller "http://127.0.0.1:$POLLER_PORT/healthz" \
     "$newsflow" poller --web-port "$POLLER_PORT"
   local stage count i port base
-  for stage in cleaning entities indexer matcher webhooks; do
+  for stage in cleaning entities stories indexer relabel matcher webhooks; do
     case "$stage" in
       cleaning) count=$CLEANING_WORKERS; base=$CLEANING_PORT ;;
       entities) count=$ENTITIES_WORKERS; base=$ENTITIES_PORT ;;
+      stories) count=$STORIES_WORKERS; base=$STORIES_PORT ;;
       indexer) count=$INDEXER_WORKERS; base=$INDEXER_PORT ;;
+      relabel) count=$RELABEL_WORKERS; base=$RELABEL_PORT ;;
       matcher) count=$MATCHER_WORKERS; base=$MATCHER_PORT ;;
       webhooks) count=$WEBHOOKS_WORKERS; base=$WEBHOOKS_PORT ;;
     esac
@@ -90,7 +95,7 @@ start() {
 
 stop() {
   local pidfile pid
-  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*,matcher-*,webhooks-*}.pid; do
+  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,stories-*,indexer-*,relabel-*,matcher-*,webhooks-*}.pid; do
     [[ -f "$pidfile" ]] || continue
     if pid_alive "$pidfile"; then
       pid="$(cat "$pidfile")"
@@ -105,7 +110,7 @@ stop() {
 
 status() {
   local pidfile
-  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,indexer-*,matcher-*,webhooks-*}.pid; do
+  for pidfile in "$run_dir"/{ingestion,search,poller,cleaning-*,entities-*,stories-*,indexer-*,relabel-*,matcher-*,webhooks-*}.pid; do
     [[ -f "$pidfile" ]] || continue
     if pid_alive "$pidfile"; then echo "$(basename "$pidfile" .pid)  up  pid $(cat "$pidfile")"
     else echo "$(basename "$pidfile" .pid)  down"; fi

@@ -44,7 +44,9 @@ app.command()(reindex)
 class StageName(StrEnum):
     cleaning = "cleaning"
     entities = "entities"
+    stories = "stories"
     indexer = "indexer"
+    relabel = "relabel"
     matcher = "matcher"
     webhooks = "webhooks"
 
@@ -72,8 +74,12 @@ def worker(
         from services.cleaning.stage import CLEANING as definition
     elif stage is StageName.entities:
         from services.entities.stage import ENTITIES as definition
+    elif stage is StageName.stories:
+        from services.stories.stage import STORIES as definition
     elif stage is StageName.indexer:
         from services.indexer.stage import INDEXER as definition
+    elif stage is StageName.relabel:
+        from services.indexer.relabel import RELABEL as definition
     elif stage is StageName.matcher:
         from services.subscriptions.stage import MATCHER as definition
     else:

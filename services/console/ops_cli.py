@@ -26,7 +26,9 @@ dlq_app = typer.Typer(help="Dead letters of a stage: list, show, replay.", no_ar
 class Stage(StrEnum):
     cleaning = "cleaning"
     entities = "entities"
+    stories = "stories"
     indexer = "indexer"
+    relabel = "relabel"
     matcher = "matcher"
     webhooks = "webhooks"
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.contracts.topics import CLEAN, ENRICHED, INDEXED, MATCHED, RAW, TopicSpec
+from shared.contracts.topics import (
+    CLEAN,
+    ENRICHED,
+    GROUPED,
+    INDEXED,
+    MATCHED,
+    MERGED,
+    RAW,
+    TopicSpec,
+)
 from shared.runtime.stage import group_name
 
 
@@ -43,7 +52,9 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {
     "cleaning": StageSpec("cleaning", RAW),
     "entities": StageSpec("entities", CLEAN),
-    "indexer": StageSpec("indexer", ENRICHED),
+    "stories": StageSpec("stories", ENRICHED),
+    "indexer": StageSpec("indexer", GROUPED),
+    "relabel": StageSpec("relabel", MERGED),
     "matcher": StageSpec("matcher", INDEXED),
     "webhooks": StageSpec("webhooks", MATCHED),
 }

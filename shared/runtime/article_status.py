@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 StageName = Literal["received", "cleaned", "enriched", "grouped", "indexed", "failed"]
-STAGE_ORDER: tuple[StageName, ...] = ("received", "cleaned", "enriched", "indexed")
+STAGE_ORDER: tuple[StageName, ...] = ("received", "cleaned", "enriched", "grouped", "indexed")
 
 # After a failure, do not hammer a dead Redis: retry at most this often.
 _RETRY_AFTER_S = 2.0

@@ -23,6 +23,7 @@ PORTS: Final[dict[str, int]] = {
     "matcher": 6105,
     "webhooks": 6106,
     "stories": 6107,
+    "relabel": 6108,
 }
 
 # Workers of one stage on one host are spaced by this much.

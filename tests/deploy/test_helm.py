@@ -23,7 +23,9 @@ Objects = list[dict[str, Any]]
 CORE_STAGES = {
     "cleaning": "articles.raw",
     "entities": "articles.clean",
-    "indexer": "articles.enriched",
+    "stories": "articles.enriched",
+    "indexer": "articles.grouped",
+    "relabel": "identities.merged",
 }
 
 
@@ -152,11 +154,17 @@ def test_one_scaled_object_per_stage_bounded_by_partitions(everything_objects: O
     deployments = of_kind(everything_objects, "Deployment")
     scaled = {stage_name(o): o for o in of_kind(everything_objects, "ScaledObject").values()}
     # indexer opted out; the coming stages are in.
-    assert sorted(scaled) == ["cleaning", "entities", "matcher", "stories", "webhooks"]
-    expected_partitions = {"cleaning": 6, "entities": 12, "stories": 6, "matcher": 3, "webhooks": 6}
+    assert sorted(scaled) == ["cleaning", "entities", "matcher", "relabel", "stories", "webhooks"]
+    expected_partitions = {
+        "cleaning": 6,
+        "entities": 12,
+        "stories": 6,
+        "relabel": 1,
+        "matcher": 3,
+        "webhooks": 6,
+    }
     expected_topic = {
         **CORE_STAGES,
-        "stories": "articles.enriched",
         "matcher": "articles.indexed",
         "webhooks": "subscriptions.matched",
     }

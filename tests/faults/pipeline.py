@@ -27,11 +27,16 @@ from shared.contracts.models import DeadLetterV1
 from tests.conftest import ES_URL, KAFKA, Service, free_port, service_env, wait_until
 
 API_KEY = "fault-key-" + uuid.uuid4().hex[:8]
-STAGES = ("cleaning", "entities", "indexer")
+# The stages every article goes through, in order...
+STAGES = ("cleaning", "entities", "stories", "indexer")
+# ...and every worker the pipeline runs: the relabel stage reads merges, not articles.
+WORKERS = (*STAGES, "relabel")
 STAGE_INPUT = {
     "cleaning": "articles.raw",
     "entities": "articles.clean",
-    "indexer": "articles.enriched",
+    "stories": "articles.enriched",
+    "indexer": "articles.grouped",
+    "relabel": "identities.merged",
 }
 # Big enough for the hostile 10 MB bodies to reach the refusal logic (413) rather
 # than being cut by the transport; small enough to keep the test machine calm.
@@ -95,7 +100,7 @@ class Pipeline:
             BROKER_SESSION_TIMEOUT="15",
         )
         self.service_env_extra = {k: dict(v) for k, v in (service_env_extra or {}).items()}
-        self.web_ports = {stage: free_port() for stage in STAGES}
+        self.web_ports = {stage: free_port() for stage in WORKERS}
         self.services: dict[str, Service] = {}
         self._generation: dict[str, int] = {}
         self.http = httpx.Client(base_url=self.api, timeout=60, headers={"X-API-Key": API_KEY})
@@ -124,7 +129,7 @@ class Pipeline:
     def alive(self, name: str) -> bool:
         return self.services[name].proc.poll() is None
 
-    def ensure_running(self, names: Iterable[str] = ("ingestion", *STAGES)) -> None:
+    def ensure_running(self, names: Iterable[str] = ("ingestion", *WORKERS)) -> None:
         """Restart whatever a test left stopped, and wait until all answer."""
         names = tuple(names)
         for name in names:
@@ -133,7 +138,7 @@ class Pipeline:
         self.wait_ready(names)
 
     def wait_ready(
-        self, names: Iterable[str] = ("ingestion", *STAGES), timeout: float = 120
+        self, names: Iterable[str] = ("ingestion", *WORKERS), timeout: float = 120
     ) -> None:
         for name in names:
             url = f"{self.api}/healthz" if name == "ingestion" else self.worker_url(name, "/readyz")

@@ -20,7 +20,7 @@ def test_worker_metrics_cover_the_stage(running: Pipeline) -> None:
     ids = running.send_accepted(articles(source, 5))
     # One bad message per stage input, so that each stage has a failure to count.
     producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
-    for name in ("articles.raw", "articles.clean", "articles.enriched"):
+    for name in ("articles.raw", "articles.clean", "articles.enriched", "articles.grouped"):
         producer.send(
             f"{running.ns}{name}",
             key=b"metrics-bad",

@@ -21,9 +21,9 @@ from kafka import KafkaProducer
 
 from services.console.stages import STAGES as REGISTRY
 from shared.contracts.export import examples
-from shared.contracts.models import DeadLetterV1, EnrichedArticleV1
+from shared.contracts.models import DeadLetterV1, GroupedArticleV1
 from tests.conftest import ES_URL, KAFKA, wait_until
-from tests.faults.pipeline import STAGES, Pipeline, articles
+from tests.faults.pipeline import WORKERS, Pipeline, articles
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -67,14 +67,14 @@ def test_status_reports_every_stage_from_the_broker(running: Pipeline) -> None:
     stages = {s["stage"]: s for s in data["stages"]}
     # Every stage of the registry, those this pipeline runs (one worker each)
     # and those it does not (the subscription stages: no member).
-    assert set(stages) == set(REGISTRY) and set(STAGES) <= set(REGISTRY)
+    assert set(stages) == set(REGISTRY) and set(WORKERS) <= set(REGISTRY)
     for name, stage in stages.items():
         assert stage["group"] == f"{running.ns}newsflow-{name}"
-        assert len(stage["partitions"]) == 6
+        assert len(stage["partitions"]) == REGISTRY[name].input.partitions
         assert stage["lag"] == sum(
             p["end"] - max(p["committed"] or p["start"], p["start"]) for p in stage["partitions"]
         )
-        if name in STAGES:
+        if name in WORKERS:
             assert (stage["state"], stage["members"]) == ("Stable", 1), stage
             assert stage["received_per_s"] is not None
         else:
@@ -84,11 +84,13 @@ def test_status_reports_every_stage_from_the_broker(running: Pipeline) -> None:
 
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    for name in STAGES:
+    for name in WORKERS:
         assert any(
             line.startswith(name) and f"{running.ns}newsflow-{name}" in line for line in lines
         ), table.output
-    assert sum("partition " in line for line in lines) == 6 * len(REGISTRY)
+    assert sum("partition " in line for line in lines) == sum(
+        spec.input.partitions for spec in REGISTRY.values()
+    )
     # The stage table ends with its totals (server tables may follow it).
     rows = [i for i, line in enumerate(lines) if line.split()[:1] in ([n] for n in REGISTRY)]
     total = next(i for i, line in enumerate(lines) if line.startswith("total"))
@@ -142,7 +144,7 @@ def _letter(ns: str, payload: bytes, reason: str) -> DeadLetterV1:
         stage="indexer",
         reason=reason,
         error_type="IndexingRefused",
-        topic=f"{ns}articles.enriched",
+        topic=f"{ns}articles.grouped",
         partition=0,
         offset=0,
         key=None,
@@ -164,8 +166,8 @@ def test_dlq_list_show_and_replay_with_each_policy(running: Pipeline, tmp_path: 
     )
     assert drained.exit_code == 0, drained.output
 
-    template = examples()["articles.enriched"]
-    assert isinstance(template, EnrichedArticleV1)
+    template = examples()["articles.grouped"]
+    assert isinstance(template, GroupedArticleV1)
     good = [
         template.model_copy(update={"article_id": uuid.uuid4().hex, "source": source})
         for _ in range(4)
@@ -181,7 +183,7 @@ def test_dlq_list_show_and_replay_with_each_policy(running: Pipeline, tmp_path: 
     ]
     producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
     offsets = [
-        producer.send(f"{ns}articles.enriched.dlq", value=r, partition=0).get(30).offset
+        producer.send(f"{ns}articles.grouped.dlq", value=r, partition=0).get(30).offset
         for r in records
     ]
     producer.close()

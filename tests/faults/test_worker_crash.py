@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STAGE_OUTPUT = {
     "cleaning": "articles.clean",
     "entities": "articles.enriched",
+    "stories": "articles.grouped",
     "indexer": "articles.indexed",
 }
 

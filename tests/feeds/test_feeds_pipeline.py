@@ -176,7 +176,7 @@ def feeds(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         NEWSFLOW_POLLER_ALLOWED_NETWORKS="127.0.0.0/8,::1/128",
     )
     services = [Service("ingestion", ["api", "ingestion", "--port", str(port)], env, logs)]
-    for stage in ("cleaning", "entities", "indexer"):
+    for stage in ("cleaning", "entities", "stories", "indexer"):
         services.append(
             Service(stage, ["worker", stage, "--web-port", str(free_port())], env, logs)
         )

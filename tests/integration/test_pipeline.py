@@ -19,6 +19,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
 from services.cleaning.text import normalise_body_text
+from services.stories.models import story_id_for
 from shared.contracts.ids import article_id
 from shared.contracts.models import DeadLetterV1
 from tests.conftest import (
@@ -117,7 +118,7 @@ def pipeline(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         NEWSFLOW_INGESTION_MAX_BODY_BYTES=str(MAX_BODY),
     )
     services = [Service("ingestion", ["api", "ingestion", "--port", str(port)], env, logs)]
-    for stage in ("cleaning", "entities", "indexer"):
+    for stage in ("cleaning", "entities", "stories", "indexer"):
         services.append(
             Service(stage, ["worker", stage, "--web-port", str(free_port())], env, logs)
         )
@@ -162,6 +163,8 @@ def test_seed_article_is_searchable_within_15s_clean_and_enriched(pipeline: Pipe
     assert doc["title"] == "North Korea ratifies defense treaty with Russia"
     assert doc["credit"] == ["AFP"]
     assert doc["language"] == "en"
+    # Placed in a story by the stories stage on the way (its own, for a lone article).
+    assert doc["story_id"] == story_id_for(aid) and doc["copies"] == 1, doc.get("story_id")
     assert {"Kim Jong-un", "Vladimir Putin", "Emmanuel Macron", "Choe Son-hui"} <= set(
         doc["people"]
     ), doc["people"]
@@ -174,7 +177,13 @@ def test_seed_article_is_searchable_within_15s_clean_and_enriched(pipeline: Pipe
         assert all("\n" not in form for form in entity["surface_forms"])
 
     status = pipeline.http.get(f"/v1/articles/{aid}/status").json()
-    assert [s["stage"] for s in status["stages"]] == ["received", "cleaned", "enriched", "indexed"]
+    assert [s["stage"] for s in status["stages"]] == [
+        "received",
+        "cleaned",
+        "enriched",
+        "grouped",
+        "indexed",
+    ]
     assert status["failed"] is None
 
 

@@ -11,7 +11,17 @@ import yaml
 from shared.runtime.ports import PORTS
 
 REPO = Path(__file__).resolve().parents[2]
-NEWSFLOW = {"ingestion", "cleaning", "entities", "indexer", "search", "matcher", "webhooks"}
+NEWSFLOW = {
+    "ingestion",
+    "cleaning",
+    "entities",
+    "stories",
+    "indexer",
+    "relabel",
+    "search",
+    "matcher",
+    "webhooks",
+}
 SERVERS = {"kafka": "9092", "elasticsearch": "9200", "redis": "6379"}
 
 
@@ -68,7 +78,7 @@ def test_no_port_is_published_on_every_interface() -> None:
 
 def test_worker_and_poller_ports_follow_the_port_table() -> None:
     services = load()["services"]
-    for name in ("cleaning", "entities", "indexer", "matcher", "webhooks"):
+    for name in ("cleaning", "entities", "stories", "indexer", "relabel", "matcher", "webhooks"):
         port = str(PORTS[name])
         assert services[name]["command"][-1] == port, name
         assert f"localhost:{port}/" in " ".join(services[name]["healthcheck"]["test"]), name
