@@ -233,7 +233,9 @@ class MergeV1(Contract):
     kind: Literal["story", "entity"]
     old_id: str = Field(min_length=1, max_length=64)
     new_id: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(default=None, description="Display name of the survivor.")
+    name: str | None = Field(
+        default=None, max_length=300, description="Display name of the survivor."
+    )
     merged_at: datetime = Field(default_factory=utc_now)
 
     @model_validator(mode="after")

@@ -110,6 +110,9 @@ MERGED = TopicSpec(
     key="old_id",
     partitions=1,
     dlq="identities.merged.dlq",
+    # Kept for ever: an article replayed from a DLQ weeks later, or a consumer
+    # rebuilding its ids, must still find every merge (one small record each).
+    config={"retention.ms": "-1"},
 )
 RAW_DLQ = TopicSpec(
     name="articles.raw.dlq",
