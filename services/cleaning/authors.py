@@ -63,7 +63,7 @@ _FURNITURE_WORDS = frozenset(
     "submenu".split()
 )
 # Substrings one of which a class must hold to name an author or a furniture block.
-_CLASS_HINTS = tuple(sorted(_AUTHOR_WORDS | _FURNITURE_WORDS))
+_CLASS_HINTS_RE = re.compile("|".join(sorted(_AUTHOR_WORDS | _FURNITURE_WORDS)))
 _BY_TEXT_RE = re.compile(
     r"^\s*(?:(?:written|posted|reported|story|words)\s+)?by\s*[:：]?\s+\S"
     r"|^\s*(?:authors?|writers?)\s*[:：]\s*\S",
@@ -122,7 +122,7 @@ def _class_words(element: HtmlElement) -> set[str]:
     classes = _class_of(element)
     # Most elements name no author: a substring test spares splitting their classes.
     folded = classes.casefold()
-    if not any(word in folded for word in _CLASS_HINTS):
+    if not _CLASS_HINTS_RE.search(folded):
         return set()
     return {w.casefold() for w in _CLASS_SPLIT_RE.split(classes) if w}
 

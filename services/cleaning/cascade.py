@@ -32,9 +32,22 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
+from services.cleaning.main_pass import extract_content
+from services.cleaning.selectors import comments_and_lists, raw_tree_prune, share_buttons
+
 SUPPORTED_VERSION = "2.3.1"
 # Elements basic_cleaning() always deletes, inner text and all.
 _ALWAYS_DROPPED = ".//script|.//style|.//svg|.//template"
+
+
+@cache
+def _block_count() -> Any:
+    """XPath counting the elements ``html2txt`` spaces out (its ``_BLOCK_ELEMS``)."""
+    from lxml.etree import XPath
+    from trafilatura.baseline import _BLOCK_ELEMS
+
+    steps = "|".join(f"descendant-or-self::{tag}" for tag in sorted(_BLOCK_ELEMS))
+    return XPath(f"count({steps})")
 
 
 def _page_text_bound(tree: HtmlElement) -> float:
@@ -46,15 +59,16 @@ def _page_text_bound(tree: HtmlElement) -> float:
     is at most: the body's text with white space folded (XPath ``normalize-space``,
     which folds less than Python's ``split``: never shorter), less the folded text of
     the elements always deleted (plus two for the spaces that folding may have saved
-    around each of them), plus two per element for the spaces a block may insert.
+    around each of them), plus two per block element for the spaces it may insert
+    (inline elements get none).
     """
     body = tree.find(".//body")
     node = body if body is not None else tree
     total = float(node.xpath("string-length(normalize-space(.))"))
     dropped = node.xpath(_ALWAYS_DROPPED)
     removed = sum(float(e.xpath("string-length(normalize-space(.))")) for e in dropped)
-    elements = float(node.xpath("count(.//*)"))
-    return total - removed + 2 * len(dropped) + 2 * elements + 2
+    blocks = float(_block_count()(node))
+    return total - removed + 2 * len(dropped) + 2 * blocks + 2
 
 
 def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
@@ -69,14 +83,13 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
         _recall_retry,
     )
     from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
-    from trafilatura.main_extractor import extract_content
     from trafilatura.xml import xmltotxt
-    from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
 
     is_forum = _forum_thread_page(tree)
-    tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
+    # RAW_TREE_PRUNE_XPATH and REMOVE_COMMENTS_AND_LISTS_XPATH, in Python (selectors).
+    tree = prune_unwanted_nodes(tree, [raw_tree_prune, share_buttons])
     if not is_forum:  # comments are off: their containers and lists go from the raw tree
-        tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+        tree = prune_unwanted_nodes(tree, [comments_and_lists])
     cleaned = convert_tags(tree_cleaning(copy(tree), options), options, url)
     body, text = extract_content(cleaned, options)
     if len(text) < options.min_extracted_size:  # the baseline rescue
@@ -99,6 +112,73 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
     if len(text) < options.min_output_size:
         return None
     return str(xmltotxt(body, options.formatting))
+
+
+# What trafilatura.utils.INVALID_XML_CHARS removes, as the UTF-8 bytes to look for.
+_INVALID_XML_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+
+
+def _has_invalid_xml_chars(html: str) -> bool:
+    """Does ``html`` hold a character ``INVALID_XML_CHARS`` removes?
+
+    Its regular expression walks the whole page in Python's engine (~1.7 ms on a
+    180 kB page); the control characters are single bytes in UTF-8 that
+    ``bytes.translate`` finds in C, and the two non-characters are found by ``in``.
+    """
+    if "\ufffe" in html or "\uffff" in html:
+        return True
+    raw = html.encode("utf-8", "surrogatepass")
+    return len(raw.translate(None, _INVALID_XML_BYTES)) != len(raw)
+
+
+def load_page(html: str) -> HtmlElement | None:
+    """``trafilatura.utils.load_html`` for a page given as a string, at less cost.
+
+    The same steps (``repair_faulty_html``, the parse, the bytes fallback, the
+    rejection of a dubious one-element tree), except that the removal of characters
+    invalid in XML runs only on pages that hold some, which is rare
+    (:func:`_has_invalid_xml_chars`). Other trafilatura versions go through
+    ``load_html`` itself.
+    """
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    if trafilatura.__version__ != SUPPORTED_VERSION or _has_invalid_xml_chars(html):
+        return load_html(html)
+    from lxml.html import fromstring
+    from trafilatura.utils import (
+        DOCTYPE_TAG,
+        FAULTY_HTML,
+        HTML_PARSER,
+        fromstring_bytes,
+        is_dubious_html,
+    )
+
+    beginning = html[:50].lower()
+    check_flag = is_dubious_html(beginning)
+    # repair_faulty_html without its first step (nothing to remove).
+    if "doctype" in beginning:
+        firstline, _, rest = html.partition("\n")
+        html = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
+    for line in html[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            html = FAULTY_HTML.sub(r"\1>", html, count=1)
+            break
+    tree: HtmlElement | None = None
+    fallback_parse = False
+    try:
+        tree = fromstring(html, parser=HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported."
+        tree = fromstring_bytes(html)
+        fallback_parse = True
+    # load_html's own contract: a parser error leaves no tree, the bytes are tried next.
+    except Exception:
+        tree = None
+    if (tree is None or len(tree) < 1) and not fallback_parse:
+        tree = fromstring_bytes(html)
+    if tree is not None and check_flag and len(tree) < 2:
+        return None
+    return tree
 
 
 @cache

@@ -73,6 +73,11 @@ def date_of(text: str) -> datetime | None:
     return None
 
 
+def starts_with_date(text: str) -> bool:
+    """Does the line open with a calendar date :func:`date_of` reads ("May 4 2026 - 9 min")?"""
+    return any(pattern.match(text) for pattern in _DATE_PATTERNS)
+
+
 # Zone abbreviations read without doubt. CST (US Central / China) and IST (India /
 # Ireland / Israel) name several zones and are left out: a wrong zone is worse
 # than none.

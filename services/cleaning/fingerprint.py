@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 
 import numpy as np
@@ -11,6 +12,11 @@ from services.cleaning.text import WORD_RE, normalise_body_text
 
 _SIMHASH_BITS = 64
 _BIT_POSITIONS = np.arange(_SIMHASH_BITS, dtype=np.uint64)
+# The only characters whose lower case depends on their neighbours (capital sigma:
+# final or not) or is longer than one character (capital I with dot: i + U+0307,
+# which is no word character). Without them, lower-casing the text and then
+# splitting it into words gives the words lower-cased one by one.
+_LOWERS_IN_CONTEXT = re.compile("[\u03a3\u0130]")
 
 
 def fingerprint(text: str) -> str:
@@ -24,7 +30,11 @@ def fingerprint(text: str) -> str:
     votes are summed with numpy: the same result as a loop over 64 bits per shingle,
     at a quarter of the cost.
     """
-    words = [w.lower() for w in WORD_RE.findall(normalise_body_text(text))]
+    body = normalise_body_text(text)
+    if _LOWERS_IN_CONTEXT.search(body):
+        words = [w.lower() for w in WORD_RE.findall(body)]
+    else:  # the same words, lower-cased in one pass
+        words = WORD_RE.findall(body.lower())
     if not words:
         return "0" * (_SIMHASH_BITS // 4)
     # Every run of three words (the words themselves when there are fewer).

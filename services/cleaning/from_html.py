@@ -16,7 +16,7 @@ from datetime import datetime
 
 from lxml.html import HtmlElement
 
-from services.cleaning.cascade import extract_text
+from services.cleaning.cascade import extract_text, load_page
 from services.cleaning.from_text import CREDIT_REACH, MIN_PARAGRAPH_WORDS, extract_from_text
 from services.cleaning.html_meta import read_metadata
 from services.cleaning.language import detect_language
@@ -108,11 +108,7 @@ def extract_from_html(html: str, url: str | None = None, now: datetime | None = 
     pin it). Raises :class:`ExtractionError` for empty, binary or article-less pages.
     """
     reject_unusable(html, "HTML")
-    # Imported here: trafilatura pulls in lxml, htmldate, courlan and more, which
-    # code that only handles text should not pay for.
-    from trafilatura.utils import load_html
-
-    tree = load_html(html)
+    tree = load_page(html)
     if tree is None:
         raise ExtractionError("HTML input cannot be parsed")
     meta = read_metadata(tree, url, now)
@@ -123,7 +119,7 @@ def extract_from_html(html: str, url: str | None = None, now: datetime | None = 
     # As in the text path, a body of labels alone ("Home", "News") is no article.
     if not any(word_count(p) >= MIN_PARAGRAPH_WORDS for p in body.split("\n\n")):
         # The tree was pruned by the extraction: the page is read again (rare).
-        whole = load_html(html)
+        whole = load_page(html)
         if whole is None:  # parsed a moment ago: cannot happen, but say so
             raise ExtractionError("HTML input cannot be parsed")
         unwrap_layout_tables(whole)

@@ -9,11 +9,12 @@ Witnesses, in order of trust:
    ``published``/``entry-date``). Sites rework evergreen articles and show the
    reworked date as *the* date while their structured data keeps the CMS's
    first-draft date, and the reader sees the shown one. It is passed over when
-   labelled "Updated"/"Modified", next to a copyright sign, or when it falls on
-   the day the page declares as its *modification* while another witness gives
-   a different publication day (the template shows the last change). A shown
-   day often carries no time: when a declared date or ``<time>`` falls on the
-   same day, that one is returned, so time of day and zone are kept;
+   labelled "Updated"/"Modified" or next to a copyright sign; a date shown without
+   a label is taken even when the page declares it as its modification (on the
+   evaluation pages readers took that shown date for the article's date twice as
+   often as the hidden first draft). A shown day often carries no time: when a
+   declared date or ``<time>`` falls on the same day, that one is returned, so time
+   of day and zone are kept;
 2. the JSON-LD article's ``datePublished`` (``dateCreated`` after it), then
    publication meta tags (``article:published_time``, ``datePublished``,
    ``parsely-pub-date``, Dublin Core, ``citation_publication_date``, ...);
@@ -28,9 +29,12 @@ Witnesses, in order of trust:
    may answer with the only date a page shows, its last update: a bound on the
    publication, better for ordering than nothing.
 
-But for that last resort, modification dates (``dateModified``,
-``article:modified_time``, "Updated ...") and copyright years are never taken for
-the publication date. A date outside 1900 … now + 2 days
+A publication instant declared in UTC is expressed in the zone the page writes its
+other instants in (:func:`in_page_zone`): the same instant, on the site's own day.
+
+But for that last resort, declared modification dates (``dateModified``,
+``article:modified_time``), stamps labelled "Updated ..." and copyright years are
+never taken for the publication date. A date outside 1900 … now + 2 days
 (:mod:`shared.contracts.sanity`) is a page error: it is dropped with a warning and
 the next witness is asked.
 """
@@ -40,8 +44,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import islice
 
 from lxml.html import HtmlElement
 
@@ -78,7 +83,7 @@ _META_PUBLISHED_KEYS = (
     "dc.date",
     "dcterms.date",
 )
-# Where pages declare when they were last changed: the shown date may be this one.
+# Where pages declare when they were last changed (a witness of their zone only).
 _META_MODIFIED_KEYS = (
     "article:modified_time",
     "og:updated_time",
@@ -104,6 +109,9 @@ _URL_DATE_RE = re.compile(
     r"/(?P<y>(?:19|20)\d\d)[/-](?P<m>0?[1-9]|1[0-2])[/-](?P<d>0?[1-9]|[12]\d|3[01])(?=[/_.-]|$)"
 )
 _MAX_URL_CHARS = 2_000
+# <time> elements read for the page's zone, and the JSON-LD keys holding instants.
+_MAX_ZONE_WITNESSES = 200
+_JSON_LD_DATE_KEYS = ("datePublished", "dateCreated", "dateModified")
 _COMPACT_RE = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 _EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?$")
 
@@ -222,32 +230,62 @@ def _first_plausible(witnesses: Iterable[tuple[str, str]], now: datetime) -> dat
     return None
 
 
-def _modified_days(facts: PageFacts) -> set[date]:
-    """Days the page declares it was last changed on (JSON-LD and meta), in its own zone."""
-    values = [
-        clean_value(obj.get("dateModified")) for obj in facts.objects_of(ARTICLE_TYPES | PAGE_TYPES)
-    ]
-    values += [v for key in _META_MODIFIED_KEYS for v in facts.meta.get(key, ())]
-    return {parsed.date() for v in values if (parsed := parse_datetime(v)) is not None}
-
-
 def _shown_publication(
-    shown: datetime | None,
-    label: str,
-    precise: list[datetime],
-    modified: set[date],
-    now: datetime,
+    shown: datetime | None, label: str, precise: list[datetime], now: datetime
 ) -> datetime | None:
     """The date shown with the headline, if it is the publication (module docstring, 1)."""
     if shown is None or UPDATE_RE.search(label):
         return None
     if plausible(shown, now, "date shown with the headline") is None:
         return None
-    day = shown.date()
-    # The template shows the last change while the page declares another publication.
-    if day in modified and any(not _on_day(p, shown) for p in precise):
-        return None
     return next((p for p in precise if _on_day(p, shown)), shown)
+
+
+def _declared_offsets(tree: HtmlElement, facts: PageFacts) -> list[datetime]:
+    """Instants the page states with a non-zero UTC offset: its own zone at work.
+
+    From ``<time datetime>`` (comment stamps included: they are written by the same
+    server), JSON-LD dates and date meta tags.
+    """
+    values = [
+        element.get("datetime") or "" for element in islice(tree.iter("time"), _MAX_ZONE_WITNESSES)
+    ]
+    for obj in facts.objects_of(ARTICLE_TYPES | PAGE_TYPES):
+        values += [clean_value(obj.get(key)) or "" for key in _JSON_LD_DATE_KEYS]
+    values += [
+        v for key in _META_PUBLISHED_KEYS + _META_MODIFIED_KEYS for v in facts.meta.get(key, ())
+    ]
+    return [
+        parsed
+        for value in values
+        if ("+" in value or "-" in value[10:])
+        and (parsed := _parse_iso(" ".join(value.split())[:80])) is not None
+        and parsed.utcoffset() != timedelta(0)
+    ]
+
+
+def _utc_with_time(instant: datetime) -> bool:
+    """A UTC instant with a time of day (midnight UTC is how a day alone is stored)."""
+    return instant.utcoffset() == timedelta(0) and instant.timetz() != _MIDNIGHT_UTC
+
+
+def in_page_zone(found: datetime, stated: list[datetime]) -> datetime:
+    """A publication instant given in UTC, expressed in the zone the page writes its times in.
+
+    CMSs such as WordPress declare ``article:published_time`` in UTC while the page
+    shows and stamps local time (``<time datetime="2025-12-18T21:46:01-05:00">``):
+    the instant is right, but its UTC day is not the day the site published on
+    ("2025-12-19T02:41Z" is the evening of December 18 in New York). When the page
+    states other instants with an offset, the one nearest in time gives the zone
+    (so a daylight-saving change between them picks the right one). A day alone
+    (midnight UTC: no time was given) is left as it is, as is any instant when the
+    page states no offset.
+    """
+    if not _utc_with_time(found) or not stated:
+        return found
+    nearest = min(stated, key=lambda instant: abs(instant - found))
+    zone = nearest.tzinfo
+    return found.astimezone(zone) if zone is not None else found
 
 
 def _on_day(instant: datetime, shown: datetime) -> bool:
@@ -294,11 +332,12 @@ def published_at(
     if visible is None:
         visible, label = marked, "<time>"
     precise = [d for d in (declared, stamped) if d is not None]
-    found = _shown_publication(visible, label, precise, _modified_days(facts), now)
+    found = _shown_publication(visible, label, precise, now) or declared or stamped
     if found is not None:
-        return found
-    if declared is not None or stamped is not None:
-        return declared or stamped
+        # The page's zone is looked for only when there is an instant to express in it.
+        return (
+            in_page_zone(found, _declared_offsets(tree, facts)) if _utc_with_time(found) else found
+        )
     in_url = date_in_url(url)
     if in_url is not None and (found := plausible(parse_datetime(in_url), now, "URL")):
         return found

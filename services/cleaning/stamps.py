@@ -20,7 +20,7 @@ from itertools import islice
 from lxml import etree
 from lxml.html import HtmlElement
 
-from services.cleaning.dates import moment_of
+from services.cleaning.dates import moment_of, starts_with_date
 
 # "Updated", "Modified", "Last reviewed" in a label: the stamp is not the publication.
 UPDATE_RE = re.compile(
@@ -46,6 +46,9 @@ _MAX_TIME_ELEMENTS = 200
 # longest piece that is a date line rather than a sentence mentioning a date.
 _BELOW_PIECES = 15
 _STAMP_MAX_WORDS = 8
+_DATED_LINE_MAX_WORDS = 16
+# A kicker's date may be parted from the headline by one label ("Listen", a category).
+_ABOVE_PIECES = 2
 _NO_TEXT_TAGS = frozenset(("script", "style", "noscript", "template", "svg"))
 
 
@@ -119,10 +122,10 @@ def _pieces_before(headline: HtmlElement) -> Iterator[str | None]:
         node = parent
 
 
-def _text_pieces(headline: HtmlElement) -> tuple[str, list[str]]:
-    """The visible text piece right before the headline, and the first ones after it."""
+def _text_pieces(headline: HtmlElement) -> tuple[list[str], list[str]]:
+    """The visible text pieces right before the headline (nearest first), and the first after it."""
     folded = (" ".join((p or "").split()) for p in _pieces_before(headline))
-    above = next((p for p in folded if p), "")
+    above = list(islice((p for p in folded if p), _ABOVE_PIECES))
     below = islice(
         (p for p in (" ".join((t or "").split()) for t in _pieces_after(headline)) if p),
         _BELOW_PIECES,
@@ -131,8 +134,15 @@ def _text_pieces(headline: HtmlElement) -> tuple[str, list[str]]:
 
 
 def _stamp_in(piece: str) -> datetime | None:
-    """The date of a short line ("Published March 3, 2025 · 4 min read"); not of a sentence."""
-    if len(piece.split()) > _STAMP_MAX_WORDS:
+    """The date of a short line ("Published March 3, 2025 · 4 min read"); not of a sentence.
+
+    A line that opens with the date is a stamp however long its tail ("February 4
+    2026 - Average reading time: 12 min"), up to a sentence's length.
+    """
+    words = len(piece.split())
+    if words > _STAMP_MAX_WORDS and not (
+        words <= _DATED_LINE_MAX_WORDS and starts_with_date(piece)
+    ):
         return None
     return moment_of(piece)
 
@@ -147,7 +157,7 @@ def headline_stamps(headline: HtmlElement | None) -> HeadlineStamps:
     if headline is None:
         return HeadlineStamps()
     above_pieces, below_pieces = _text_pieces(headline)
-    above = _stamp_in(above_pieces) if above_pieces else None
+    above = next(filter(None, map(_stamp_in, above_pieces)), None)
     previous = ""
     for piece in (" ".join(c.split()) for c in below_pieces):
         if not piece:

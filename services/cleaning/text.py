@@ -41,6 +41,8 @@ _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf90
 
 
 def normalise_line(line: str) -> str:
+    if line.isascii():  # no composed forms, invisible characters or curly quotes to fold
+        return _HSPACE_RE.sub(" ", line).strip()
     line = unicodedata.normalize("NFC", line)
     line = _INVISIBLE_RE.sub("", line).translate(_QUOTE_MAP)
     return _HSPACE_RE.sub(" ", line).strip()

@@ -84,15 +84,76 @@ def test_shown_day_with_a_declared_instant_on_it_keeps_the_instant() -> None:
     assert _published(html) == datetime(2019, 11, 19, 0, 4, tzinfo=UTC)
 
 
-def test_shown_date_that_is_the_declared_modification_is_passed_over() -> None:
-    # coffeekev.com: the template shows the last change under the headline
+def test_shown_date_without_label_wins_even_when_it_is_the_declared_modification() -> None:
+    # coffeekev.com-like: the reader sees January 1, 2026 as the article's date; the
+    # CMS keeps its first draft (readers of such pages took the shown date 4 times
+    # in 6 on the evaluation pages).
     html = _page(
         '<meta property="article:published_time" content="2022-05-10T17:34:08+00:00">'
         '<meta property="article:modified_time" content="2026-01-01T21:00:18+00:00">',
         "<h1>Best Drip Coffee Makers (2026): Real Reviews, No Fluff</h1>"
         "<ul><li>Kev</li><li>January 1, 2026</li><li>2 Comments</li></ul>",
     )
+    assert _published(html) == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_shown_date_labelled_as_an_update_is_passed_over() -> None:
+    html = _page(
+        '<meta property="article:published_time" content="2022-05-10T17:34:08+00:00">',
+        "<h1>Best Drip Coffee Makers</h1><p>Last updated: January 1, 2026</p>",
+    )
     assert _published(html) == datetime(2022, 5, 10, 17, 34, 8, tzinfo=UTC)
+
+
+def test_utc_instant_is_expressed_in_the_zone_of_the_page() -> None:
+    # whatever.scalzi.com: WordPress declares UTC, its stamps say New York time
+    html = _page(
+        '<meta property="article:published_time" content="2025-12-19T02:41:41+00:00">',
+        "<h1>Day Eighteen</h1><p>Text of the post, long enough to be a paragraph.</p>"
+        '<ol class="comment-list"><li><time datetime="2025-12-18T21:46:01-05:00">'
+        "December 18, 2025, 9:46 pm</time></li></ol>",
+    )
+    found = _published(html)
+    assert found == datetime(2025, 12, 19, 2, 41, 41, tzinfo=UTC)  # the same instant
+    assert found is not None
+    assert found.utcoffset() == timedelta(hours=-5)
+    assert found.date().isoformat() == "2025-12-18"  # on the site's own day
+
+
+def test_day_alone_or_page_without_offsets_stays_in_utc() -> None:
+    day_alone = _page(
+        '<meta property="article:published_time" content="2025-12-19">',
+        '<h1>A</h1><time datetime="2025-12-18T21:46:01-05:00">x</time>',
+    )
+    assert _published(day_alone) == datetime(2025, 12, 19, tzinfo=UTC)
+    assert _published(day_alone).utcoffset() == timedelta(0)  # type: ignore[union-attr]
+    no_offsets = _page('<meta property="article:published_time" content="2025-12-19T02:41Z">')
+    assert _published(no_offsets).utcoffset() == timedelta(0)  # type: ignore[union-attr]
+
+
+def test_line_opening_with_the_date_is_a_stamp_however_long() -> None:
+    # sumissura.com: "February 4 2026 - Average reading time: 12 min" under the headline
+    html = _page(
+        '<meta property="article:published_time" content="2023-09-30 19:49:39">',
+        "<h1>24 Sustainable Clothing Brands</h1>"
+        "<p>February 4 2025 - Average reading time: 12 min</p><p>Written by: Nancy</p>",
+    )
+    assert _published(html) == datetime(2025, 2, 4, tzinfo=UTC)
+    sentence = _page(
+        '<meta property="article:published_time" content="2023-09-30 19:49:39">',
+        "<h1>Brands</h1><p>We reviewed the brands again in February 2025 and found that "
+        "February 4 2025 was the day most of them changed prices.</p>",
+    )
+    assert _published(sentence) == datetime(2023, 9, 30, 19, 49, 39, tzinfo=UTC)
+
+
+def test_kicker_date_may_sit_one_label_above_the_headline() -> None:
+    # seniorliving.org: the date, a "Listen" button, then the headline
+    html = _page(
+        body="<div><p>November 21, 2025</p><button>Listen</button>"
+        "<h1>Best Travel Insurance for Seniors</h1><p>We chose one.</p></div>"
+    )
+    assert _published(html) == datetime(2025, 11, 21, tzinfo=UTC)
 
 
 def test_shown_date_other_than_the_modification_still_wins() -> None:
