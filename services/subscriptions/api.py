@@ -26,7 +26,17 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    params,
+)
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -153,14 +163,30 @@ def subscriptions_router(
             await ctx.es.close()
             await ctx.redis.aclose()
 
-    router = APIRouter(lifespan=lifespan, dependencies=list(dependencies))
+    keyed = APIRouter(dependencies=list(dependencies))
     owner = key_dependency(settings)
-    _create_and_read(router, ctx, owner)
-    _change(router, ctx, owner)
-    _pause_and_resume(router, ctx, owner)
-    _feed_route(router, ctx)
-    live_route(router, settings, lambda: ctx.es)
+    _create_and_read(keyed, ctx, owner)
+    _change(keyed, ctx, owner)
+    _pause_and_resume(keyed, ctx, owner)
+    _feed_route(keyed, ctx)
+    # A live stream lasts minutes: `dependencies` run around its route
+    # function only, not around the stream, or every open search page would
+    # hold one of its address's few in-flight requests (the search's cap)
+    # until it closes. The streams have their own caps (LiveLimits).
+    live = APIRouter(dependencies=[_around_function(d) for d in dependencies])
+    live_route(live, settings, lambda: ctx.es)
+    router = APIRouter(lifespan=lifespan)
+    router.include_router(keyed)
+    router.include_router(live)
     return router
+
+
+def _around_function(dependency: Any) -> Any:
+    """The same dependency, ended when the route function returns (before
+    the response's body is streamed)."""
+    if isinstance(dependency, params.Depends) and dependency.dependency is not None:
+        return Depends(dependency.dependency, use_cache=dependency.use_cache, scope="function")
+    return dependency
 
 
 def _create_and_read(router: APIRouter, ctx: _Context, owner: Any) -> None:
@@ -178,7 +204,7 @@ def _create_and_read(router: APIRouter, ctx: _Context, owner: Any) -> None:
     async def create(request: Request, owner: Owner) -> SubscriptionCreated:
         """Follow a search: `{"name", "q"}` plus the filters of /v1/search
         (`people`, `organisations`, `places`, `source`, `language`, `from`,
-        `to`), an `entity` ("type:name") and a `webhook_url`. Answers the
+        `to`), an `entity` (an id, or "type:name") and a `webhook_url`. Answers the
         `id`, the `feed_url` (its token included) and the `webhook_secret`:
         shown this once."""
         body: SubscriptionIn = await read_json(request, SubscriptionIn)

@@ -25,7 +25,12 @@ from shared.contracts.models import SubscriptionId, utc_now
 from shared.contracts.sanity import strip_bidi_controls
 from shared.runtime.addresses import AddressPolicy, literal_refusal
 
-EntityField = Literal["people", "organisations", "places", "groups", "events"]
+EntityField = Literal["people", "organisations", "places", "groups", "events", "entity_ids"]
+# An entity by id, as the entity pages name it (/entity/{id}): a Wikidata id,
+# or the id the entities stage gives an entity it could not link. Articles
+# hold every id of theirs in the index field `entity_ids`.
+ENTITY_ID = re.compile(r"^(Q\d+|ent_[0-9a-f]{16})$")
+ENTITY_IDS_FIELD: EntityField = "entity_ids"
 # "type:name" as entity pages will name an entity; singular and US forms too.
 ENTITY_TYPES: dict[str, EntityField] = {
     "people": "people",
@@ -54,13 +59,19 @@ def clean_text(value: str) -> str:
 
 
 def parse_entity(value: str) -> tuple[EntityField, str]:
-    """``"person:Vladimir Putin"`` -> ``("people", "Vladimir Putin")``."""
+    """``"person:Vladimir Putin"`` -> ``("people", "Vladimir Putin")``;
+    an entity id, ``"Q7747"`` -> ``("entity_ids", "Q7747")``."""
+    if ENTITY_ID.match(value.strip()):
+        return ENTITY_IDS_FIELD, value.strip()
     kind, sep, name = value.partition(":")
     field = ENTITY_TYPES.get(kind.strip().lower())
     name = clean_text(name)
     if not sep or field is None or not name:
         types = ", ".join(sorted({*ENTITY_TYPES.values()}))
-        raise ValueError(f"expected 'type:name' with a type among {types}")
+        raise ValueError(
+            f"expected an entity id (Q123, ent_ and 16 hex digits) or 'type:name' "
+            f"with a type among {types}"
+        )
     if len(name) > _MAX_ENTITY_CHARS:
         raise ValueError(f"entity names are at most {_MAX_ENTITY_CHARS} characters")
     return field, unicodedata.normalize("NFC", name)
@@ -83,9 +94,10 @@ class SearchFields(BaseModel):
     entity: str | None = Field(
         default=None,
         max_length=_MAX_ENTITY_CHARS + 20,
-        description="An entity, 'type:name' (e.g. 'person:Ada Lovelace'); matches articles "
-        "that name it, like the facet filter of that type.",
-        examples=["person:Ada Lovelace"],
+        description="An entity: its id (e.g. 'Q7259', as on the entity pages), matching "
+        "articles that hold this id; or 'type:name' (e.g. 'person:Ada Lovelace'), matching "
+        "articles that name it, like the facet filter of that type.",
+        examples=["Q7259", "person:Ada Lovelace"],
     )
 
     @field_validator("entity")
@@ -94,7 +106,7 @@ class SearchFields(BaseModel):
         if value is None:
             return None
         field, name = parse_entity(value)
-        return f"{field}:{name}"
+        return name if field == ENTITY_IDS_FIELD else f"{field}:{name}"
 
     def search_request(self) -> SearchRequest:
         """The /v1/search request this subscription saves (normalised and

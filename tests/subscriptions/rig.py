@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,9 +80,11 @@ class Receiver:
 class ApiServer:
     """The subscriptions router on a small app, served by uvicorn in a thread."""
 
-    def __init__(self, settings: SubscriptionsSettings, port: int) -> None:
+    def __init__(
+        self, settings: SubscriptionsSettings, port: int, dependencies: Sequence[Any] = ()
+    ) -> None:
         app = FastAPI()
-        app.include_router(subscriptions_router(settings))
+        app.include_router(subscriptions_router(settings, dependencies=dependencies))
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -98,11 +102,41 @@ class ApiServer:
         self.thread.join(10)
 
 
+def listen_ports(count: int) -> list[int]:
+    """Ports for servers started later (worker processes bind theirs after
+    seconds of imports). Taken below the kernel's ephemeral range: a port
+    the kernel handed out (bind to port 0) is soon reused by some outgoing
+    connection (Kafka clients make many), and the server's bind then fails.
+    Distinct, and free when chosen."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    found: list[int] = []
+    for port in random.sample(range(max(1024, low - 12_000), low), 400):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 STAGES = {
+    "stories": "services.stories.stage:STORIES",
     "indexer": "services.indexer.stage:INDEXER",
     "matcher": "services.subscriptions.stage:MATCHER",
     "webhooks": "services.subscriptions.stage:WEBHOOKS",
 }
+
+
+def indexing_stages() -> tuple[str, ...]:
+    """The workers that take an article of ``articles.enriched`` into the
+    index: the indexer, and the stages between (the stories stage, when the
+    indexer reads its ``articles.grouped``)."""
+    from services.indexer.stage import INDEXER
+
+    return ("indexer",) if INDEXER.input.name == "articles.enriched" else ("stories", "indexer")
 
 
 class Worker:
@@ -156,10 +190,12 @@ def enriched(
     *,
     n: int | str,
     people: list[str] | None = None,
+    people_ids: list[str] | None = None,
     source: str = "example.org",
     published_at: datetime | None = None,
 ) -> EnrichedArticleV1:
     aid = hashlib.sha256(f"subs-{n}".encode()).hexdigest()[:32]
+    ids: list[str | None] = list(people_ids) if people_ids else [None] * len(people or [])
     now = datetime.now(UTC)
     return EnrichedArticleV1(
         article_id=aid,
@@ -174,7 +210,8 @@ def enriched(
         input_format="text",
         received_at=now,
         entities=[
-            EntityV1(canonical=p, label="PERSON", group="people", count=1) for p in people or []
+            EntityV1(canonical=p, id=i, label="PERSON", group="people", count=1)
+            for p, i in zip(people or [], ids, strict=True)
         ],
         ner_model="test",
     )

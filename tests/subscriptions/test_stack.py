@@ -29,9 +29,22 @@ from services.subscriptions.delivery import (
     verify_signature,
 )
 from services.subscriptions.settings import SubscriptionsSettings
-from shared.contracts.models import DeadLetterV1, EnrichedArticleV1, SubscriptionMatchV1
-from tests.conftest import ES_URL, KAFKA, REDIS_URL, free_port, service_env, wait_until
-from tests.subscriptions.rig import ApiServer, Received, Receiver, Worker, enriched
+from shared.contracts.models import (
+    DeadLetterV1,
+    EnrichedArticleV1,
+    GroupedArticleV1,
+    SubscriptionMatchV1,
+)
+from tests.conftest import ES_URL, KAFKA, REDIS_URL, service_env, wait_until
+from tests.subscriptions.rig import (
+    ApiServer,
+    Received,
+    Receiver,
+    Worker,
+    enriched,
+    indexing_stages,
+    listen_ports,
+)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -52,8 +65,11 @@ class Rig:
         return httpx.Client(base_url=self.api.url, headers=headers, timeout=30)
 
     def index(self, article: EnrichedArticleV1) -> None:
-        topic = f"{self.ns}articles.enriched"
-        key, value = article.article_id.encode(), article.model_dump_json().encode()
+        # Straight to the indexer's input: each article a story of its own (the
+        # stories stage is not what these tests are about).
+        topic = f"{self.ns}articles.grouped"
+        grouped = GroupedArticleV1(**article.model_dump(), story_id=article.article_id)
+        key, value = article.article_id.encode(), grouped.model_dump_json().encode()
         self.producer.send(topic, key=key, value=value).get(30)
 
     def records(self, topic: str) -> list[tuple[bytes | None, bytes]]:
@@ -104,8 +120,10 @@ def rig(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ri
         NEWSFLOW_WEBHOOKS_PAUSE_AFTER_FAILURES="3",
         NEWSFLOW_MATCHER_RELOAD_INTERVAL_S="0.2",
     )
-    workers = {s: Worker(s, free_port(), env, logs) for s in ("indexer", "matcher", "webhooks")}
-    api = ApiServer(settings, free_port())
+    stages = (*indexing_stages(), "matcher", "webhooks")
+    api_port, *ports = listen_ports(len(stages) + 1)
+    workers = {s: Worker(s, port, env, logs) for s, port in zip(stages, ports, strict=True)}
+    api = ApiServer(settings, api_port)
     producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all")
     made = Rig(namespace, api, receiver, workers, producer)
     try:
@@ -220,6 +238,29 @@ def test_a_match_is_delivered_signed_listed_in_the_feed_and_on_kafka(rig: Rig) -
 
     wait_until(lambda: any(e["count"] >= 1 for e in events), 30, "a live count event")
     assert events[-1]["count"] == 1
+
+
+def test_an_entity_followed_by_its_id_is_matched(rig: Rig) -> None:
+    """What an entity page's Follow button saves: the entity's id, matched
+    on the index's `entity_ids` (whatever name the article gives it)."""
+    made = create(rig, entity="Q7259", webhook_url=rig.receiver.url("/hooks/entity"))
+    assert made["entity"] == "Q7259" and made["q"] == ""
+    time.sleep(0.5)
+    named = enriched("Analytical engine notes", "Notes. " * 20, n="entity-1", people=["Ada"])
+    rig.index(named)  # the name without the id: not this entity
+    article = enriched(
+        "Countess of Lovelace remembered",
+        "Engines. " * 20,
+        n="entity-2",
+        people=["Augusta Ada King"],
+        people_ids=["Q7259"],
+    )
+    rig.index(article)
+    hits = wait_until(lambda: rig.receiver.to("/hooks/entity"), 60, "the delivery\n" + rig.tails())
+    wait_until(lambda: rig.lag("matcher", "articles.indexed") == 0, 60, "the matcher")
+    wait_until(lambda: rig.lag("webhooks", "subscriptions.matched") == 0, 60, "the webhooks")
+    [hit] = rig.receiver.to("/hooks/entity")
+    assert hits and json.loads(hit.body)["article_id"] == article.article_id
 
 
 def test_a_replay_of_articles_indexed_delivers_nothing_twice(rig: Rig) -> None:

@@ -91,6 +91,21 @@ def test_entities_name_a_facet_field() -> None:
     assert body.entity == "places:Paris" and problems(entity="place:Paris") == []
 
 
+@pytest.mark.parametrize("entity_id", ["Q7259", "ent_0123456789abcdef"])
+def test_an_entity_id_filters_on_entity_ids(entity_id: str) -> None:
+    """What the entity pages' Follow button saves: the entity's id."""
+    assert parse_entity(f" {entity_id} ") == ("entity_ids", entity_id)
+    body = SubscriptionIn.model_validate({"name": "n", "entity": entity_id})
+    assert body.entity == entity_id and problems(entity=entity_id) == []
+    assert subscription_query(body)["bool"]["filter"][-1] == {"term": {"entity_ids": entity_id}}
+
+
+@pytest.mark.parametrize("entity", ["Q", "q42", "Q42x", "ent_0123", "ent_0123456789ABCDEF", "42"])
+def test_what_is_not_an_entity_id_is_refused(entity: str) -> None:
+    with pytest.raises(ValidationError):
+        SubscriptionIn.model_validate({"name": "n", "entity": entity})
+
+
 def test_the_saved_query_is_the_search_builder_s() -> None:
     from services.search.query import matching_query
 
