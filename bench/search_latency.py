@@ -12,11 +12,17 @@ How:
    free port, its cache off (``NEWSFLOW_SEARCH_CACHE_TTL_S=0``: every request
    reaches Elasticsearch);
 3. for each of ``--requests`` searches, drawn from a mix of queries and
-   filters, time the API round trip and, right after, the body the query
-   builder makes for the same request, POSTed to Elasticsearch's
-   ``_search`` with the same HTTP client (so both sides pay the same client
-   cost and the ratio isolates the service);
-4. print p50/p95/p99 and the ratio as a markdown table, write
+   filters, grouped by story (the API's default) or not, time the API round
+   trip and, on the direct side, the Elasticsearch requests the API makes for
+   the same request, with the bodies the query builder makes (each encoded
+   before the clock starts), POSTed to ``_search`` with the same HTTP client
+   (so both sides pay the same client cost and the ratio isolates the
+   service): the search body and, for a grouped search, the page's story
+   counts (``build_page_stories_body`` over the hits' story ids, which need
+   the first answer: two serial requests, as any client must make them).
+   Which side goes first alternates;
+4. print p50/p95/p99 and the ratio as a markdown table, for all searches
+   and for grouped and ungrouped ones apart, write
    ``bench/results/search_latency.json``, and delete the namespace.
 
 With ``--export N`` it measures an export instead: N synthetic articles are
@@ -50,10 +56,11 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import orjson
 from elasticsearch import AsyncElasticsearch
 
 from services.search.models import SearchRequest
-from services.search.query import build_bounds_body, build_search_body
+from services.search.query import build_bounds_body, build_page_stories_body, build_search_body
 from services.search.results import bounds_from
 from shared.contracts.index import alias_name, ensure_index, template_name, to_document
 from shared.contracts.models import EnrichedArticleV1, EntityV1
@@ -62,6 +69,7 @@ from shared.runtime.settings import SearchSettings
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "search_latency.json"
 GROUND_TRUTH = REPO.parent / "shared" / "eval" / "extraction" / "ground-truth.json"
+JSON = {"Content-Type": "application/json"}
 
 SOURCES = [
     f"{name}.example"
@@ -246,6 +254,8 @@ def request_mix(count: int, seed: int = 11) -> list[SearchRequest]:
                 q=rng.choice(QUERIES),
                 sort=rng.choice(["relevance", "newest"]),
                 size=20,
+                # Grouped by story is the API's default: two searches in three.
+                group="none" if rng.random() < 1 / 3 else "story",
                 **filters,
             )
         )
@@ -257,6 +267,7 @@ def api_params(request: SearchRequest) -> httpx.QueryParams:
         ("q", request.q),
         ("sort", request.sort),
         ("size", "20"),
+        ("group", request.group),
     ]
     for name, values in request.filters().items():
         params += [(name, v) for v in values]
@@ -267,7 +278,10 @@ def api_params(request: SearchRequest) -> httpx.QueryParams:
     return httpx.QueryParams(params)
 
 
-def start_service(namespace: str, port: int, **extra: str) -> subprocess.Popen[bytes]:
+def start_service(
+    namespace: str, port: int, tree: Path = REPO, **extra: str
+) -> subprocess.Popen[bytes]:
+    """The search API of the source tree `tree` (this one unless told)."""
     env = {
         **os.environ,
         "NEWSFLOW_NAMESPACE": namespace,
@@ -276,7 +290,7 @@ def start_service(namespace: str, port: int, **extra: str) -> subprocess.Popen[b
         **extra,
     }
     code = f"from services.search.app import main; main({port})"
-    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO)
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tree)
 
 
 async def wait_ready(client: httpx.AsyncClient, url: str, timeout: float = 30) -> None:
@@ -298,45 +312,84 @@ async def measure(
     alias: str,
     requests: list[SearchRequest],
     bounds: Any,
-) -> tuple[list[float], list[float], list[float]]:
-    api_ms, es_ms, es_took = [], [], []
-    for request in requests:
+) -> list[tuple[str, float, float, float]]:
+    """Per search: (group, API ms, direct ms, Elasticsearch ``took`` summed)."""
+    api_ms: list[float] = []
+    es_ms: list[float] = []
+    es_took: list[float] = []
+
+    async def via_api(request: SearchRequest) -> None:
         started = time.perf_counter()
         api = await client.get(f"{api_url}/v1/search", params=api_params(request))
         api_ms.append((time.perf_counter() - started) * 1000)
         if api.status_code != 200 or api.headers.get("X-Cache") != "BYPASS":
             raise SystemExit(f"unexpected API answer {api.status_code}: {api.text[:300]}")
-        body = build_search_body(request, bounds=bounds)
+
+    async def direct(request: SearchRequest) -> None:
+        # The body is built and encoded before the clock starts: the API's
+        # side pays for building its body, this side must not pay for ours.
+        body = orjson.dumps(build_search_body(request, bounds=bounds))
         started = time.perf_counter()
-        direct = await client.post(f"{es_url}/{alias}/_search", json=body)
-        es_ms.append((time.perf_counter() - started) * 1000)
-        direct.raise_for_status()
-        es_took.append(float(direct.json()["took"]))
-    return api_ms, es_ms, es_took
+        answer = await client.post(f"{es_url}/{alias}/_search", content=body, headers=JSON)
+        answer.raise_for_status()
+        elapsed = time.perf_counter() - started
+        found = orjson.loads(answer.content)
+        took = float(found["took"])
+        ids = [
+            keys[0]
+            for hit in found["hits"]["hits"]
+            if (keys := (hit.get("fields") or {}).get("story_id"))
+        ]
+        if request.group == "story" and ids:
+            # The page's story counts, as the API asks them (stories.page_stories);
+            # their body needs the hits, so it is built and encoded off the clock.
+            stories = orjson.dumps(build_page_stories_body(request, ids))
+            started = time.perf_counter()
+            second = await client.post(f"{es_url}/{alias}/_search", content=stories, headers=JSON)
+            second.raise_for_status()
+            elapsed += time.perf_counter() - started
+            took += float(second.json()["took"])
+        es_ms.append(elapsed * 1000)
+        es_took.append(took)
+
+    # Which side goes first alternates: the second one finds Elasticsearch's
+    # caches (filters, pages of the index) warmed by the first.
+    for i, request in enumerate(requests):
+        first, second = (via_api, direct) if i % 2 == 0 else (direct, via_api)
+        await first(request)
+        await second(request)
+    return [(r.group, a, e, t) for r, a, e, t in zip(requests, api_ms, es_ms, es_took, strict=True)]
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
     return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)}
 
 
-def table(api: dict[str, float], es: dict[str, float], took: dict[str, float]) -> str:
-    def row(label: str, values: dict[str, float], fmt: str = ".1f", unit: str = "") -> str:
-        cells = " | ".join(format(values[p], fmt) + unit for p in ("p50", "p95", "p99"))
-        return f"| {label} | {cells} |"
+def figures(rows: Sequence[tuple[str, float, float, float]]) -> dict[str, Any]:
+    api = summary([r[1] for r in rows])
+    es = summary([r[2] for r in rows])
+    return {
+        "searches": len(rows),
+        "api_ms": api,
+        "elasticsearch_ms": es,
+        "elasticsearch_took_ms": summary([r[3] for r in rows]),
+        "ratio": {p: round(api[p] / es[p], 3) for p in ("p50", "p95", "p99")},
+    }
 
-    ratio = {p: api[p] / es[p] for p in ("p50", "p95", "p99")}
-    return "\n".join(
-        [
-            "| path | p50 ms | p95 ms | p99 ms |",
-            "|---|---:|---:|---:|",
-            row("Elasticsearch `_search` direct", es),
-            row("`GET /v1/search` (API, cache off)", api),
-            row("ratio API / direct", ratio, ".2f")
-            .replace(" |", "x |")
-            .replace("directx", "direct"),
-            row("(Elasticsearch `took`, server side)", took, ".0f"),
-        ]
-    )
+
+def table(parts: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| searches | n | direct p50 / p95 ms | API p50 / p95 ms | ratio p50 / p95 | took p50 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, f in parts.items():
+        es, api, ratio = f["elasticsearch_ms"], f["api_ms"], f["ratio"]
+        lines.append(
+            f"| {label} | {f['searches']} | {es['p50']:.1f} / {es['p95']:.1f} "
+            f"| {api['p50']:.1f} / {api['p95']:.1f} "
+            f"| {ratio['p50']:.2f} / {ratio['p95']:.2f} | {f['elasticsearch_took_ms']['p50']:.0f} |"
+        )
+    return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -350,13 +403,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"indexing {args.docs} synthetic articles into {alias} ...", flush=True)
         await index(es, settings.namespace, synthetic_articles(args.docs))
         bounds = bounds_from(dict((await es.search(index=alias, body=build_bounds_body())).body))
-        service = start_service(settings.namespace, port)
+        service = start_service(settings.namespace, port, args.tree)
         async with httpx.AsyncClient(timeout=30) as client:
             await wait_ready(client, api_url)
             await measure(
                 client, api_url, settings.es_url, alias, request_mix(args.warmup, 3), bounds
             )
-            api_ms, es_ms, took = await measure(
+            rows = await measure(
                 client, api_url, settings.es_url, alias, request_mix(args.requests), bounds
             )
     finally:
@@ -369,12 +422,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "docs": args.docs,
         "requests": args.requests,
         "warmup": args.warmup,
-        "api_ms": summary(api_ms),
-        "elasticsearch_ms": summary(es_ms),
-        "elasticsearch_took_ms": summary(took),
-        "ratio": {
-            p: round(summary(api_ms)[p] / summary(es_ms)[p], 3) for p in ("p50", "p95", "p99")
-        },
+        # Direct side: the search body, plus the page-stories body for grouped
+        # searches (the same Elasticsearch requests as the API).
+        **figures(rows),
+        "grouped": figures([r for r in rows if r[0] == "story"]),
+        "ungrouped": figures([r for r in rows if r[0] != "story"]),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -443,6 +496,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=300, help="timed searches per side")
     parser.add_argument("--warmup", type=int, default=30, help="untimed searches first")
     parser.add_argument("--export", type=int, default=0, help="measure an export of N rows")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=REPO,
+        help="run the search API from another checkout of the repository "
+        "(before/after comparisons; the bodies sent directly come from this one)",
+    )
     args = parser.parse_args(argv)
     if args.export:
         figures = asyncio.run(run_export(args.export))
@@ -453,7 +513,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     result = asyncio.run(run(args))
     print()
-    print(table(result["api_ms"], result["elasticsearch_ms"], result["elasticsearch_took_ms"]))
+    print(
+        table(
+            {
+                "all": result,
+                "grouped (`group=story`)": result["grouped"],
+                "ungrouped (`group=none`)": result["ungrouped"],
+            }
+        )
+    )
+    print(f"load average at the end: {result['load_average']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwritten: {RESULTS.relative_to(REPO)}")

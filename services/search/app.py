@@ -29,8 +29,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.entities.directory import EntityDirectory
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.cursor import InvalidCursor
+from services.search.entities import entities_router
 from services.search.export import (
     MEDIA_TYPES,
     ExportFormat,
@@ -56,6 +58,7 @@ from services.search.params import search_request_dependency
 from services.search.pits import PitRegistry
 from services.search.ratelimit import InFlight, RateLimiter, client_budget
 from services.search.service import PIT_KEEP_ALIVE_S, ArticleNotFound, SearchService
+from services.search.stories import stories_router
 from services.subscriptions.api import subscriptions_router
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.runtime import metrics
@@ -86,7 +89,10 @@ Full-text search over the articles Newsflow has cleaned and enriched.
   are excluded by any date range, counted apart in `histogram.undated`, and
   sorted last under `sort=newest`.
 * **Facets.** Each facet's counts apply every filter except the facet's own:
-  values of one facet combine with OR, facets with AND.
+  values of one facet combine with OR, facets with AND. People,
+  organisations and places are entities: their values are entity ids
+  (`people=ent_…`, `places=Q30`) with a display `name`; a value that is no
+  id filters by name (older links). `/v1/entities/{id}` is an entity's page.
 * **Paging.** `page` (with `size`) reaches the first 10,000 results; every
   response also carries `next_cursor`, which continues from its last hit in a
   stable snapshot (point in time) and has no depth limit.
@@ -100,6 +106,12 @@ Full-text search over the articles Newsflow has cleaned and enriched.
   When nothing matches, the search answers for a spelling correction (or
   words within a typo or two) and says so in `spelling` (`correct=false`
   turns this off).
+* **Stories.** Results are grouped by story (`group=story`, the default):
+  each hit is the best article of its story, with `story` giving the
+  story's matching articles and sources ("N articles from M sources") and
+  its next best articles; `total` still counts articles, `stories` counts
+  stories, and pages count stories. `group=none` lists every article.
+  `/v1/stories/{id}` shows a whole story.
 * **Export.** `/v1/search/export?format=csv|json|ndjson` with the same
   parameters streams the whole result set (up to a cap of rows).
 * **Limits.** Dates fall between 1900-01-01 and two days from now. A query
@@ -191,7 +203,8 @@ def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
         """Every hit of the search (the same parameters; `page` and `size`
         are ignored), in relevance or date order, up to a cap of rows:
         id, url, source, title, authors, published_at, language, entities by
-        type, snippet. `X-Total-Count` gives the hits, `X-Export-Rows` the
+        type, snippet, story_id, duplicate_of (every article: exports are never
+        grouped by story). `X-Total-Count` gives the hits, `X-Export-Rows` the
         rows sent, `X-Export-Truncated` whether the cap cut them."""
         slots: ExportSlots = http.app.state.export_slots
         client = http.client.host if http.client else "unknown"
@@ -226,9 +239,12 @@ def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
                 description="A search: the title and text come back highlighted for it too.",
             ),
         ] = "",
-    ) -> ArticleOut:
+    ) -> Response:
         """The whole cleaned article with its entities."""
-        return await service.article(article_id, " ".join(q.split()))
+        found = await service.article(article_id, " ".join(q.split()))
+        # Sent as pydantic serialises it: returning the model would have
+        # FastAPI validate it again and encode the whole text with json.
+        return Response(content=found.model_dump_json(), media_type="application/json")
 
     @router.get(
         "/articles/{article_id}/similar", response_model=SimilarResponse, responses=NOT_FOUND
@@ -402,6 +418,8 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
             pits=pits,
             search_timeout_s=settings.es_search_timeout_s,
             max_fuzzy=settings.max_expanding_terms,
+            # Display names of entity ids (facets, chips, entity pages).
+            directory=EntityDirectory(redis, namespace=settings.namespace),
         )
         try:
             yield
@@ -426,6 +444,11 @@ def create_app(settings: SearchSettings, export: ExportSettings | None = None) -
     app.add_middleware(RequestMetrics, stage="search")
     app.state.export_slots = ExportSlots(export.max_concurrent)
     app.include_router(api_router(settings, export))
+    # Stories (/v1/stories/{id}): services/search/stories.py.
+    app.include_router(stories_router(responses=ERRORS, dependencies=[Depends(client_budget)]))
+    # Entity pages (/v1/entities/{id}): services/search/entities.py; after
+    # api_router, whose /v1/entities/suggest must win over the id route.
+    app.include_router(entities_router(responses=ERRORS, dependencies=[Depends(client_budget)]))
     # Saved searches, their feeds and live counts, under the same rate limit.
     app.include_router(
         subscriptions_router(SubscriptionsSettings(), dependencies=[Depends(client_budget)])
@@ -444,6 +467,11 @@ def main(port: int | None = None) -> None:
         port=port or settings.port,
         log_level=settings.log_level,
         service="newsflow-search",
+        # C HTTP parser and libuv loop (pinned dependencies): uvicorn's
+        # pure-Python h11 was ~19% of the API's CPU per search
+        # (docs/benchmarks.md, "Search latency").
+        http="httptools",
+        loop="uvloop",
     )
 
 

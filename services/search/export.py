@@ -60,6 +60,8 @@ COLUMNS = (
     "language",
     *ENTITY_GROUPS,
     "snippet",
+    "story_id",
+    "duplicate_of",
 )
 EXPORT_SOURCE = (
     "article_id",
@@ -70,6 +72,8 @@ EXPORT_SOURCE = (
     "published_at",
     "language",
     *ENTITY_GROUPS,
+    "story_id",
+    "duplicate_of",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = "; "
@@ -113,6 +117,8 @@ def export_row(raw: dict[str, Any]) -> dict[str, Any]:
         "language": stored.text(source.get("language")),
         "entities": {group: stored.texts(source.get(group)) for group in ENTITY_GROUPS},
         "snippet": snippet_of(raw),
+        "story_id": stored.text(source.get("story_id"), 64),
+        "duplicate_of": stored.text(source.get("duplicate_of"), 64),
     }
 
 
@@ -180,9 +186,16 @@ def plain_highlight(parsed: ParsedQuery) -> dict[str, Any]:
 
 def export_request(request: SearchRequest, page_size: int) -> SearchRequest:
     """The search as an export walks it: every page of the result set from
-    the first, no facets."""
+    the first, no facets, every article (never grouped by story: the rows
+    carry `story_id` to group them by)."""
     return request.model_copy(
-        update={"page": 1, "size": page_size, "with_facets": False, "cursor": None}
+        update={
+            "page": 1,
+            "size": page_size,
+            "with_facets": False,
+            "cursor": None,
+            "group": "none",
+        }
     )
 
 

@@ -19,11 +19,20 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from services.search.models import FACET_FIELDS, FacetName, SearchRequest
+from services.search.entityfacets import ID_FIELDS, parse_key
+from services.search.models import (
+    FACET_FIELDS,
+    FacetBucket,
+    FacetName,
+    FacetValuesResponse,
+    SearchRequest,
+)
 from services.search.query import all_of, facet_clauses, scored_query
+from shared.contracts.index import ENTITY_KEY_SEP
 
 MAX_PREFIX_CHARS = 60
 MAX_VALUES = 50
+EXTRA_KEYS = 10
 # What may precede the start of a word inside a value.
 _WORD_BREAK = "[ \\-'./_(]"
 
@@ -71,6 +80,15 @@ def value_pattern(prefix: str) -> str:
     return f"(.*{_WORD_BREAK})?{typed}.*"
 
 
+def entity_key_pattern(prefix: str, group: str) -> str:
+    """Lucene regex for `entity_keys` terms of `group` with an id whose name
+    has a word starting with `prefix` (only the name part is searched)."""
+    sep = ENTITY_KEY_SEP
+    typed = "[ ]".join("".join(char_class(ch) for ch in word) for word in prefix.split())
+    name = f"([^{sep}]*{_WORD_BREAK})?{typed}[^{sep}]*"
+    return f"{name}{sep}{group}{sep}[^{sep}]*{sep}[^{sep}]+"
+
+
 def normalise(prefix: str) -> str:
     visible = "".join(ch for ch in prefix if ch.isprintable())
     return " ".join(visible.split())[:MAX_PREFIX_CHARS]
@@ -90,9 +108,81 @@ def build_facet_values_body(
     }
     if prefix:
         terms["include"] = value_pattern(prefix)
+    if facet in ID_FIELDS:
+        # Entity values are ids; a prefix searches their names, which only
+        # the `entity_keys` terms hold next to the id (a few extra: one
+        # entity may have a key per name it was indexed under).
+        terms["field"] = ID_FIELDS[facet]
+        if prefix:
+            terms.update(field="entity_keys", include=entity_key_pattern(prefix, facet))
+            terms["size"] += EXTRA_KEYS
     return {
         "size": 0,
         "track_total_hits": False,
         "query": scored_query(request),
         "aggs": {"values": {"filter": all_of(others), "aggs": {"top": {"terms": terms}}}},
     }
+
+
+def _values(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    aggs = raw.get("aggregations") or {}
+    return list(((aggs.get("values") or {}).get("top") or {}).get("buckets") or [])
+
+
+def value_ids(raw: dict[str, Any], facet: FacetName) -> list[str]:
+    """The entity ids among the values found (to be named)."""
+    if facet not in ID_FIELDS:
+        return []
+    ids = []
+    for bucket in _values(raw):
+        parsed = parse_key(str(bucket["key"]))
+        ids.append(parsed[2] if parsed else str(bucket["key"]))
+    return [i for i in ids if i]
+
+
+def _entity_counts(raw: dict[str, Any], prefix: str) -> dict[str, tuple[str, int]]:
+    """id -> (indexed name, articles); keys of one id (several names) summed."""
+    found: dict[str, tuple[str, int]] = {}
+    for bucket in _values(raw):
+        key, count = str(bucket["key"]), int(bucket["doc_count"])
+        if not prefix:
+            found[key] = (key, count)
+            continue
+        parsed = parse_key(key)
+        if parsed is None or parsed[2] is None:
+            continue
+        name, entity_id = parsed[0], parsed[2]
+        before = found.get(entity_id)
+        found[entity_id] = (before[0], before[1] + count) if before else (name, count)
+    return found
+
+
+def facet_values_from(
+    raw: dict[str, Any],
+    request: SearchRequest,
+    facet: FacetName,
+    prefix: str,
+    names: dict[str, str],
+    size: int,
+) -> FacetValuesResponse:
+    """The answer of ``/v1/search/facets/{facet}``; entity values are ids
+    with their display names (`names`, else the indexed name)."""
+    chosen = set(getattr(request, facet))
+    if facet not in ID_FIELDS:
+        items = [
+            FacetBucket(value=(v := str(b["key"])), count=b["doc_count"], selected=v in chosen)
+            for b in _values(raw)
+        ]
+        return FacetValuesResponse(facet=facet, q=prefix, items=items)
+    counts = sorted(_entity_counts(raw, prefix).items(), key=lambda item: -item[1][1])
+    items = [
+        FacetBucket(
+            value=entity_id,
+            id=entity_id,
+            name=names.get(entity_id, name),
+            count=count,
+            selected=entity_id in chosen,
+        )
+        for entity_id, (name, count) in counts[:size]
+    ]
+    return FacetValuesResponse(facet=facet, q=prefix, items=items)

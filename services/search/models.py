@@ -37,6 +37,9 @@ FACET_FIELDS: dict[FacetName, str] = {
     "author": "authors.keyword",
 }
 SortOrder = Literal["relevance", "newest", "oldest"]
+# story: one result per story (its best article, the others behind it); none:
+# every article on its own line.
+Grouping = Literal["story", "none"]
 Interval = Literal["day", "week", "month", "quarter", "year", "decade"]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -127,6 +130,7 @@ class SearchRequest(BaseModel):
     # When nothing matches the words as typed: answer for a spelling
     # correction, else for words within a typo or two (``spelling``).
     correct: bool = True
+    group: Grouping = "story"
 
     @field_validator("q", mode="before")
     @classmethod
@@ -183,6 +187,7 @@ class SearchRequest(BaseModel):
             "facet_size": self.facet_size,
             "with_facets": self.with_facets,
             "cursor": self.cursor,
+            "group": self.group,
         }
 
 
@@ -196,7 +201,12 @@ class ErrorOut(BaseModel):
 
 
 class FacetBucket(BaseModel):
-    value: str
+    value: str = Field(
+        description="What the facet's filter takes: an entity id for people, organisations "
+        "and places (a name for the name filter of an older link)."
+    )
+    id: str | None = Field(default=None, description="Entity id (entity facets).")
+    name: str | None = Field(default=None, description="Display name (entity facets).")
     count: int = Field(
         description="Articles matching the search with this value, computed "
         "with every filter except this facet's own (so choices add up)."
@@ -229,6 +239,12 @@ class Histogram(BaseModel):
     )
 
 
+class EntityRef(BaseModel):
+    id: str
+    name: str
+    group: str
+
+
 class SearchHit(BaseModel):
     id: str
     title: str | None
@@ -251,6 +267,41 @@ class SearchHit(BaseModel):
     people: list[str] = Field(default_factory=list)
     organisations: list[str] = Field(default_factory=list)
     places: list[str] = Field(default_factory=list)
+    entities: list[EntityRef] = Field(
+        default_factory=list,
+        description="People, organisations and places of the article by id, with display "
+        "names (a few per group), for links to entity pages and id filters.",
+    )
+    story_id: str | None = None
+    duplicate_of: str | None = Field(
+        default=None, description="The first copy of this text (wire copies, light rewrites)."
+    )
+    story: StoryGroup | None = Field(
+        default=None, description="With group=story: the story this hit stands for."
+    )
+
+
+class StoryArticle(BaseModel):
+    """An article of a story, as a line of its group or timeline."""
+
+    id: str
+    title: str | None
+    source: str
+    url: str | None = None
+    published_at: datetime | None = None
+    duplicate_of: str | None = None
+
+
+class StoryGroup(BaseModel):
+    """The story behind a grouped hit: "N articles from M sources"."""
+
+    id: str
+    articles: int = Field(description="Articles of the story matching the search (N).")
+    sources: int = Field(description="Distinct sources among them (M).")
+    others: list[StoryArticle] = Field(
+        default_factory=list,
+        description="The story's next best matching articles (the hit itself left out).",
+    )
 
 
 class Spelling(BaseModel):
@@ -278,10 +329,17 @@ class SearchEcho(BaseModel):
     date_from: date | datetime | None
     date_to: date | datetime | None
     sort: SortOrder
+    group: Grouping = "story"
 
 
 class SearchResponse(BaseModel):
     total: int = Field(description="Exact number of matching articles.")
+    stories: int | None = Field(
+        default=None,
+        description="With group=story: the number of stories among the matching articles "
+        "(each hit is one story; pages and next_cursor count stories). Exact up to "
+        "40,000 stories, approximate beyond.",
+    )
     took_ms: int
     page: int | None = Field(description="Page number, or null when paging by cursor.")
     size: int
@@ -304,6 +362,7 @@ class SearchResponse(BaseModel):
 
 
 class EntityOut(BaseModel):
+    id: str | None = Field(default=None, description="Entity id: its page, its filter.")
     name: str
     label: str
     group: str
@@ -343,6 +402,10 @@ class SimilarArticle(BaseModel):
     score: float = Field(
         description="Similarity as a share of the article's similarity to itself (0 to 1)."
     )
+    same_story: bool = Field(
+        default=False,
+        description="Of the same story (listed first, whatever their score).",
+    )
 
 
 class SimilarResponse(BaseModel):
@@ -363,6 +426,7 @@ class FacetValuesResponse(BaseModel):
 
 
 class Suggestion(BaseModel):
+    id: str | None = Field(default=None, description="Entity id: its page, its filter.")
     name: str
     group: str
     facet: FacetName | None = Field(

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.search.limits import query_problem
-from services.search.models import DateBound, SearchRequest, SortOrder
+from services.search.models import DateBound, Grouping, SearchRequest, SortOrder
 from services.search.query import MAX_RESULT_WINDOW
 from shared.runtime.settings import SearchSettings
 
@@ -80,6 +80,13 @@ def search_request_dependency(
                 "correction (or words within a typo or two) and say so in `spelling`."
             ),
         ] = True,
+        group: Annotated[
+            Grouping,
+            Query(
+                description="story (default): one hit per story, with its article and source "
+                "counts and next best articles; none: every article on its own."
+            ),
+        ] = "story",
     ) -> SearchRequest:
         try:
             request = SearchRequest(
@@ -99,6 +106,7 @@ def search_request_dependency(
                 with_facets=facets,
                 cursor=cursor,
                 correct=correct,
+                group=group,
             )
         except ValidationError as exc:
             # Located like FastAPI's own errors, so reasons read the same.

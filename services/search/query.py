@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from services.search.entityfacets import ID_FIELDS, entity_aggregations, entity_clause
 from services.search.histogram import (
     DateBounds,
     build_bounds_body,
@@ -93,6 +94,9 @@ HIT_SOURCE = (
     "people",
     "organisations",
     "places",
+    *ID_FIELDS.values(),
+    "story_id",
+    "duplicate_of",
 )
 
 SNIPPET_CHARS = 180
@@ -149,7 +153,10 @@ def highlight(parsed: ParsedQuery) -> dict[str, Any]:
 
 # ----------------------------------------------------------------- filters
 def facet_clause(name: FacetName, values: Sequence[str]) -> dict[str, Any]:
-    """Any of the values (OR within a facet)."""
+    """Any of the values (OR within a facet); entity facets take ids (and
+    names, from older links: ``entityfacets``)."""
+    if name in ID_FIELDS:
+        return entity_clause(name, values)
     return {"terms": {FACET_FIELDS[name]: list(values)}}
 
 
@@ -234,7 +241,11 @@ def facet_aggregation(
 ) -> dict[str, Any]:
     """Top values of one facet under every filter but its own. Selected values
     are counted separately too, so a chosen value stays listed (with its
-    count, possibly 0) even when it is not among the top ones."""
+    count, possibly 0) even when it is not among the top ones. Entity
+    facets count ids (``entityfacets``)."""
+    if name in ID_FIELDS:
+        ids = entity_aggregations(name, request.facet_size, getattr(request, name))
+        return {"filter": all_of(others), "aggs": ids}
     field = FACET_FIELDS[name]
     aggs: dict[str, Any] = {
         "top": {
@@ -278,6 +289,75 @@ def aggregations(request: SearchRequest, bounds: DateBounds | None) -> dict[str,
     return aggs
 
 
+# ----------------------------------------------------------------- stories
+# Grouped results (group=story) collapse on the story: each hit is the best
+# article of its story under the request's sort. What a hit says of its
+# story ("N articles from M sources", its next best articles) comes from a
+# second request per page, never per hit (``build_page_stories_body``): one
+# terms aggregation over the page's stories, restricted to what the search
+# matches, with a cardinality of sources and the top hits of each. Inner
+# hits would give the same in the main request, but Elasticsearch runs them
+# as one search per hit and per inner hit definition (40 searches for a
+# page of 20): bench/stories_search.py measured them slower than the second
+# request. The number of stories (for pages) is a cardinality aggregation
+# under the facet filters, exact below its precision threshold.
+STORY_FIELD = "story_id"
+STORY_OTHERS = 3
+STORY_PRECISION = 40_000
+STORY_ARTICLE_SOURCE = ("article_id", "title", "source", "url", "published_at", "duplicate_of")
+
+
+def story_collapse() -> dict[str, Any]:
+    return {"field": STORY_FIELD}
+
+
+def build_page_stories_body(
+    request: SearchRequest,
+    stories: Sequence[str],
+    *,
+    text: ParsedQuery | None = None,
+    timeout: str | None = None,
+) -> dict[str, Any]:
+    """Per story of a grouped page: its articles matching the search (N,
+    the bucket's count), their distinct sources (M) and the best of them in
+    the page's order (the hit itself among them)."""
+    query = matching_query(request, text=text)
+    query["bool"]["filter"].append({"terms": {STORY_FIELD: list(stories)}})
+    body: dict[str, Any] = {
+        "size": 0,
+        "track_total_hits": False,
+        "query": query,
+        "aggs": {
+            "stories": {
+                "terms": {"field": STORY_FIELD, "size": max(1, len(stories))},
+                "aggs": {
+                    "sources": {"cardinality": {"field": "source", "precision_threshold": 3000}},
+                    "top": {
+                        "top_hits": {
+                            "size": STORY_OTHERS + 1,
+                            "sort": sort_clause(request.effective_sort),
+                            "_source": list(STORY_ARTICLE_SOURCE),
+                        }
+                    },
+                },
+            }
+        },
+    }
+    if timeout is not None:
+        body["timeout"] = timeout
+    return body
+
+
+def story_count(request: SearchRequest) -> dict[str, Any]:
+    """Stories among the hits (the post_filter's facet filters applied)."""
+    return {
+        "filter": all_of(list(facet_clauses(request).values())),
+        "aggs": {
+            "n": {"cardinality": {"field": STORY_FIELD, "precision_threshold": STORY_PRECISION}}
+        },
+    }
+
+
 # ----------------------------------------------------------------- bodies
 def build_search_body(
     request: SearchRequest,
@@ -288,9 +368,12 @@ def build_search_body(
     pit_keep_alive: str = "2m",
     timeout: str | None = None,
     text: ParsedQuery | None = None,
+    offset: int | None = None,
 ) -> dict[str, Any]:
     """The whole search request body. Without ``search_after`` the page is
-    taken with from/size (``request.page``); with it, the page continues
+    taken with from/size (``request.page``, or ``offset``: a grouped cursor's
+    position, since Elasticsearch cannot continue collapsed results after a
+    sort position); with it, the page continues
     after that sort position, inside the point in time when one is given (the
     body then names no index: the point in time does). ``timeout`` bounds the
     search on each shard (what was found by then is answered). ``text``
@@ -308,12 +391,18 @@ def build_search_body(
         body["post_filter"] = all_of(clauses)
     if search_after is not None:
         body["search_after"] = list(search_after)
+    elif offset is not None:
+        body["from"] = min(offset, MAX_RESULT_WINDOW)
+        body["size"] = max(0, min(request.size, MAX_RESULT_WINDOW - offset))
     else:
         body["from"] = (request.page - 1) * request.size
     if pit_id is not None:
         body["pit"] = {"id": pit_id, "keep_alive": pit_keep_alive}
     if request.with_facets:
         body["aggs"] = aggregations(request, bounds)
+    if request.group == "story":
+        body["collapse"] = story_collapse()
+        body.setdefault("aggs", {})["stories"] = story_count(request)
     if timeout is not None:
         body["timeout"] = timeout
     return body

@@ -4,10 +4,12 @@ servers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, timedelta
 from typing import Any
 
 from services.search import stored
+from services.search.entityfacets import ID_FIELDS, entity_buckets, hit_entities, parse_key
 from services.search.models import (
     FACET_NAMES,
     ArticleOut,
@@ -25,12 +27,13 @@ from services.search.models import (
     SimilarArticle,
     SimilarResponse,
     Spelling,
+    StoryArticle,
+    StoryGroup,
     Suggestion,
     SuggestResponse,
 )
-from services.search.query import DateBounds
+from services.search.query import STORY_OTHERS, DateBounds
 from services.search.textquery import HIGHLIGHT_BODIES, HIGHLIGHT_TITLES
-from shared.contracts.index import ENTITY_KEY_SEP
 
 # Entity chips on a result line; the article view lists them all.
 CHIPS_PER_GROUP = 6
@@ -71,7 +74,7 @@ def _marked(marks: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
     return list(marks.get(fields[0]) or [])
 
 
-def hit_from(raw: dict[str, Any]) -> SearchHit:
+def hit_from(raw: dict[str, Any], names: Mapping[str, str] | None = None) -> SearchHit:
     # Every stored value goes through `stored`: the mapping accepts shapes the
     # indexer never writes, and none of them may fail a search.
     source = raw.get("_source") or {}
@@ -91,7 +94,57 @@ def hit_from(raw: dict[str, Any]) -> SearchHit:
         people=stored.texts(source.get("people"), CHIPS_PER_GROUP),
         organisations=stored.texts(source.get("organisations"), CHIPS_PER_GROUP),
         places=stored.texts(source.get("places"), CHIPS_PER_GROUP),
+        entities=hit_entities(source, names or {}),
+        story_id=stored.text(source.get("story_id"), 64),
+        duplicate_of=stored.text(source.get("duplicate_of"), 64),
     )
+
+
+# ----------------------------------------------------------------- stories
+def story_article(raw: dict[str, Any]) -> StoryArticle:
+    """An inner hit (or a story page's hit) as a line of its story."""
+    source = raw.get("_source") or {}
+    return StoryArticle(
+        id=str(raw["_id"]),
+        title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
+        source=stored.text(source.get("source")) or "",
+        url=stored.text(source.get("url"), 4_000),
+        published_at=stored.instant(source.get("published_at")),
+        duplicate_of=stored.text(source.get("duplicate_of"), 64),
+    )
+
+
+def page_stories_from(response: dict[str, Any]) -> dict[str, StoryGroup]:
+    """The stories of a grouped page by id (``query.build_page_stories_body``);
+    ``others`` still holds every top article, the hit's own included."""
+    buckets = ((response.get("aggregations") or {}).get("stories") or {}).get("buckets") or []
+    groups = {}
+    for bucket in buckets:
+        top = ((bucket.get("top") or {}).get("hits") or {}).get("hits") or []
+        story_id = str(bucket["key"])
+        groups[story_id] = StoryGroup(
+            id=story_id,
+            articles=max(1, int(bucket.get("doc_count") or 1)),
+            sources=max(1, stored.integer((bucket.get("sources") or {}).get("value")) or 1),
+            others=[story_article(h) for h in top],
+        )
+    return groups
+
+
+def with_story(hit: SearchHit, groups: dict[str, StoryGroup] | None) -> SearchHit:
+    """A grouped hit with its story (the hit itself left out of ``others``)."""
+    group = (groups or {}).get(hit.story_id or "")
+    if group is None:
+        return hit
+    others = [o for o in group.others if o.id != hit.id][:STORY_OTHERS]
+    return hit.model_copy(update={"story": group.model_copy(update={"others": others})})
+
+
+def stories_total(raw: dict[str, Any]) -> int | None:
+    """Stories among the hits (query.story_count), None when not grouped."""
+    count = ((raw.get("aggregations") or {}).get("stories") or {}).get("n") or {}
+    value = count.get("value")
+    return int(value) if isinstance(value, int) else None
 
 
 def facet_from(agg: dict[str, Any], selected: tuple[str, ...]) -> list[FacetBucket]:
@@ -109,9 +162,17 @@ def facet_from(agg: dict[str, Any], selected: tuple[str, ...]) -> list[FacetBuck
     return buckets
 
 
-def facets_from(aggs: dict[str, Any], request: SearchRequest) -> Facets:
+def facets_from(
+    aggs: dict[str, Any], request: SearchRequest, names: Mapping[str, str] | None = None
+) -> Facets:
+    """Every facet; entity facets list ids with their names (``names``)."""
     values: dict[FacetName, list[FacetBucket]] = {
-        name: facet_from(aggs[f"facet_{name}"], getattr(request, name)) for name in FACET_NAMES
+        name: (
+            entity_buckets(aggs[f"facet_{name}"], getattr(request, name), names or {})
+            if name in ID_FIELDS
+            else facet_from(aggs[f"facet_{name}"], getattr(request, name))
+        )
+        for name in FACET_NAMES
     }
     return Facets(**values)
 
@@ -174,6 +235,7 @@ def echo_of(request: SearchRequest) -> SearchEcho:
         date_from=request.date_from,
         date_to=request.date_to,
         sort=request.effective_sort,
+        group=request.group,
     )
 
 
@@ -184,19 +246,26 @@ def search_response(
     next_cursor: str | None,
     interval: Interval,
     spelling: Spelling | None = None,
+    names: Mapping[str, str] | None = None,
+    stories: dict[str, StoryGroup] | None = None,
 ) -> SearchResponse:
     """The API's answer to a search. Facets and histogram are absent when the
-    request skipped them, or when no index exists yet."""
+    request skipped them, or when no index exists yet. `names`: display
+    names of the entity ids shown (``entityfacets.search_ids``). `stories`:
+    the stories of a grouped page (``page_stories_from``)."""
     aggs = raw.get("aggregations")
+    # A grouped search has its story count among the aggregations, facets or not.
+    aggs = aggs if aggs and "dates" in aggs else None
     return SearchResponse(
         total=int(raw["hits"]["total"]["value"]),
+        stories=stories_total(raw),
         took_ms=int(raw.get("took", 0)),
         page=None if request.cursor else request.page,
         size=request.size,
         next_cursor=next_cursor,
         query=echo_of(request),
-        hits=[hit_from(h) for h in raw["hits"]["hits"]],
-        facets=facets_from(aggs, request) if aggs else None,
+        hits=[with_story(hit_from(h, names), stories) for h in raw["hits"]["hits"]],
+        facets=facets_from(aggs, request, names) if aggs else None,
         histogram=histogram_from(aggs["dates"], interval) if aggs else None,
         timed_out=bool(raw.get("timed_out")),
         spelling=spelling,
@@ -279,18 +348,42 @@ def similar_from(
     return SimilarResponse(id=article_id, items=items[:size])
 
 
-def suggestions_from(prefix: str, response: dict[str, Any]) -> SuggestResponse:
-    items = []
+def suggestion_keys(response: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """(id, name, group, articles) per entity among the suggested keys, most
+    mentioned first. Keys without an id are left out: the entity stage gives
+    an id to every mention it resolved, so one without is not offered (an
+    index older than ids, a fragment). One entity under several names (before
+    a merge reached every article) is one suggestion, its counts summed."""
+    found: dict[str, tuple[str, str, str, int]] = {}
     # No aggregations at all when no index exists yet.
     buckets = response.get("aggregations", {}).get("entities", {}).get("buckets", [])
     for bucket in buckets:
-        parts = str(bucket["key"]).split(ENTITY_KEY_SEP, 2)
-        if len(parts) != 3 or not parts[2]:
-            continue  # not a key the indexer wrote
-        _lower, group, name = parts
-        items.append(
-            Suggestion(
-                name=name, group=group, facet=_FACET_OF_GROUP.get(group), count=bucket["doc_count"]
-            )
+        parsed = parse_key(str(bucket["key"]))
+        if parsed is None or parsed[2] is None:
+            continue  # not a key the indexer wrote, or an entity without identity
+        name, group, entity_id = parsed[0], parsed[1], parsed[2]
+        count = int(bucket["doc_count"])
+        if entity_id in found:
+            first = found[entity_id]
+            found[entity_id] = (entity_id, first[1], first[2], first[3] + count)
+        else:
+            found[entity_id] = (entity_id, name, group, count)
+    return sorted(found.values(), key=lambda item: -item[3])
+
+
+def suggestions_from(
+    prefix: str, response: dict[str, Any], names: Mapping[str, str] | None = None, size: int = 10
+) -> SuggestResponse:
+    """Entities whose name has a word starting with `prefix`, by articles;
+    `names`: the registry's display names (else the indexed one)."""
+    items = [
+        Suggestion(
+            id=entity_id,
+            name=(names or {}).get(entity_id, name),
+            group=group,
+            facet=_FACET_OF_GROUP.get(group),
+            count=count,
         )
-    return SuggestResponse(q=prefix, items=items)
+        for entity_id, name, group, count in suggestion_keys(response)
+    ]
+    return SuggestResponse(q=prefix, items=items[:size])

@@ -8,6 +8,7 @@ stored without being parsed and re-validated.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,13 +22,13 @@ from redis.exceptions import RedisError
 
 from services.search import cursor as cursors
 from services.search.cache import CacheStatus, ResponseCache
-from services.search.facetsearch import build_facet_values_body
+from services.search.entityfacets import search_ids
+from services.search.entitynames import Directory, EntityNames
+from services.search.facetsearch import build_facet_values_body, facet_values_from, value_ids
 from services.search.histogram import finer
 from services.search.models import (
     ArticleOut,
-    FacetBucket,
     FacetName,
-    FacetValuesResponse,
     Interval,
     ReadyOut,
     SearchRequest,
@@ -39,7 +40,6 @@ from services.search.query import (
     build_bounds_body,
     build_histogram_body,
     build_search_body,
-    build_similar_body,
     choose_interval,
     highlight,
     histogram_span,
@@ -49,7 +49,8 @@ from services.search.results import (
     bounds_from,
     results_span,
     search_response,
-    similar_from,
+    stories_total,
+    suggestion_keys,
     suggestions_from,
 )
 from services.search.spelling import (
@@ -58,6 +59,7 @@ from services.search.spelling import (
     fuzzy_variant,
     render_query,
 )
+from services.search.stories import page_stories, similar_articles, ungrouped_fallback
 from services.search.suggest import build_suggest_body, normalise_prefix
 from services.search.syntax import ParsedQuery, parse
 
@@ -95,8 +97,11 @@ class SearchService:
         pits: PitRegistry | None = None,
         search_timeout_s: float | None = None,
         max_fuzzy: int = 5,
+        directory: Directory | None = None,
     ) -> None:
         self.es = es
+        # Display names of entity ids: the registry, else the documents.
+        self.names = EntityNames(directory, self._query)
         self.cache = cache
         self.alias = alias
         self._redis = redis
@@ -133,21 +138,36 @@ class SearchService:
     async def _search(self, request: SearchRequest) -> bytes:
         position = cursors.decode(request.cursor, request) if request.cursor else None
         bounds = await self._date_bounds() if request.with_facets else None
-        raw, seen = await self._page(request, position, bounds)
+        if position is None:
+            raw, seen = await self._first_page(request, bounds)
+        else:
+            raw, seen = await self._page(request, position, bounds)
         text: ParsedQuery | None = None
         spelling: Spelling | None = None
         if raw["hits"]["total"]["value"] == 0 and request.correct and request.q:
             if position is not None and isinstance(raw.get("pit_id"), str):
                 position = replace(position, pit=raw["pit_id"])  # reuse it, open no other
-            if (remedy := await self.respell(request, position, bounds)) is not None:
+            # A first page asked for the correction along with the hits.
+            asked = raw if "suggest" in raw else None
+            if (remedy := await self.respell(request, position, bounds, asked)) is not None:
                 (raw, seen), text, spelling = remedy
-        interval = await self._fit_histogram(request, raw, bounds, text)
+        # Everything after the page depends on the page alone, so it goes
+        # out at once: the names of the entity ids of facets and hits (one
+        # registry round trip), the histogram's second pass if it needs one,
+        # and the story counts of a grouped page (one Elasticsearch request;
+        # serial, it was the largest extra wait of a search).
+        (interval, names), stories = await asyncio.gather(
+            self.names.alongside(self._fit_histogram(request, raw, bounds, text), search_ids(raw)),
+            page_stories(self, request, raw, text),  # group=story only
+        )
         response = search_response(
             request,
             raw,
             next_cursor=self._next_cursor(request, raw, seen),
             interval=interval,
             spelling=spelling,
+            names=names,
+            stories=stories,
         )
         if response.next_cursor is None and isinstance(raw.get("pit_id"), str):
             await self.close_pit(raw["pit_id"])  # the walk is over
@@ -167,20 +187,40 @@ class SearchService:
             return await self._query(body), (request.page - 1) * request.size
         return await self._continue(request, position, bounds, text), position.seen
 
+    async def _first_page(self, request: SearchRequest, bounds: DateBounds | None) -> Page:
+        """The first page (no cursor). A search that may need a correction
+        carries the spelling suggester along (``spelling.build_spelling_body``):
+        it reads the whole index, not the hits, so its answer is the one a
+        separate request would get, and a search that finds nothing then
+        costs one round trip less. Its price on a search with hits is small
+        (``suggest_mode: missing`` proposes nothing for words the index has)."""
+        body = build_search_body(request, bounds=bounds, timeout=self._timeout)
+        spelling = build_spelling_body(parse(request.q)) if request.correct else None
+        seen = (request.page - 1) * request.size
+        if spelling is None:
+            return await self._query(body), seen
+        try:
+            return await self._query({**body, "suggest": spelling["suggest"]}), seen
+        except BadRequestError as exc:  # e.g. an index from before the analysis fields
+            log.info("no spelling suggestion", extra={"error": repr(exc)})
+            return await self._query(body), seen
+
     async def respell(
         self,
         request: SearchRequest,
         position: cursors.Cursor | None,
         bounds: DateBounds | None,
+        asked: dict[str, Any] | None = None,
     ) -> tuple[Page, ParsedQuery, Spelling] | None:
         """Nothing matched the words as typed: the page for a spelling
         correction, else for fuzzy words (``spelling``), with what was done;
         None when neither finds anything. Deterministic for a given index, so
-        a cursor's next page makes the same choice."""
+        a cursor's next page makes the same choice. `asked`: a response that
+        already holds the suggester's answer (``_first_page``)."""
         parsed = parse(request.q)
         if (body := build_spelling_body(parsed)) is not None:
             try:
-                fixed = corrected(parsed, await self._query(body))
+                fixed = corrected(parsed, asked if asked is not None else await self._query(body))
             except ApiError as exc:  # e.g. an index from before the analysis fields
                 log.info("no spelling suggestion", extra={"error": repr(exc)})
                 fixed = None
@@ -230,6 +270,15 @@ class SearchService:
         return await self._query(body)
 
     async def _query(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self._send(body)
+        except BadRequestError as exc:
+            if (ungrouped := ungrouped_fallback(body, exc)) is None:
+                raise
+            log.warning("collapse by story failed; answering ungrouped", extra={"error": repr(exc)})
+            return await self._send(ungrouped)
+
+    async def _send(self, body: dict[str, Any]) -> dict[str, Any]:
         if "pit" in body:
             response = await self.es.search(body=body)
         else:
@@ -258,7 +307,7 @@ class SearchService:
                     build_search_body(
                         request,
                         bounds=bounds,
-                        search_after=position.after,
+                        **cursors.continuation(position),
                         pit_id=pit,
                         pit_keep_alive=PIT_KEEP_ALIVE,
                         timeout=self._timeout,
@@ -278,7 +327,7 @@ class SearchService:
                 build_search_body(
                     request,
                     bounds=bounds,
-                    search_after=position.after,
+                    **cursors.continuation(position),
                     timeout=self._timeout,
                     text=text,
                 )
@@ -316,18 +365,8 @@ class SearchService:
     def _next_cursor(request: SearchRequest, raw: dict[str, Any], seen: int) -> str | None:
         """Cursor after the last hit of this page, if more hits follow; it
         carries the point in time the page was read from, if any."""
-        hits = raw["hits"]["hits"]
-        seen_now = seen + len(hits)
-        if not hits or seen_now >= raw["hits"]["total"]["value"]:
-            return None
-        return cursors.encode(
-            cursors.Cursor(
-                identity=cursors.identity_of(request),
-                after=hits[-1]["sort"],
-                seen=seen_now,
-                pit=raw.get("pit_id"),
-            )
-        )
+        following = cursors.following(request, raw, seen, stories_total(raw))
+        return cursors.encode(following) if following is not None else None
 
     async def _date_bounds(self) -> DateBounds | None:
         """Oldest and newest publication date, refreshed once a minute."""
@@ -374,12 +413,12 @@ class SearchService:
 
     async def _similar(self, article_id: str, size: int) -> bytes:
         try:
-            seed = await self.es.get(index=self.alias, id=article_id, source=False)
+            seed = await self.es.get(index=self.alias, id=article_id, source_includes=["story_id"])
         except NotFoundError as exc:
             raise ArticleNotFound(article_id) from exc
-        body = build_similar_body(str(seed["_index"]), article_id, size)
-        response = await self._query(body)
-        return similar_from(article_id, response, size).model_dump_json().encode()
+        # Its story's articles first, then more_like_this (stories.py).
+        answer = await similar_articles(self, dict(seed), article_id, size)
+        return answer.model_dump_json().encode()
 
     # ------------------------------------------------------------- facets
     async def facet_values(
@@ -394,14 +433,10 @@ class SearchService:
         self, request: SearchRequest, facet: FacetName, prefix: str, size: int
     ) -> bytes:
         raw = await self._query(build_facet_values_body(request, facet, prefix, size))
-        aggs = raw.get("aggregations") or {}
-        buckets = ((aggs.get("values") or {}).get("top") or {}).get("buckets") or []
-        chosen = set(getattr(request, facet))
-        items = [
-            FacetBucket(value=str(b["key"]), count=b["doc_count"], selected=str(b["key"]) in chosen)
-            for b in buckets
-        ]
-        answer = FacetValuesResponse(facet=facet, q=prefix, items=items)
+        # Values found by a prefix carry their indexed name: only the registry renames.
+        lookup = self.names.registry_names if prefix else self.names.names
+        names = await lookup(value_ids(raw, facet))
+        answer = facet_values_from(raw, request, facet, prefix, names, size)
         return answer.model_dump_json().encode()
 
     # ------------------------------------------------------------- entities
@@ -413,7 +448,8 @@ class SearchService:
 
     async def _suggest(self, prefix: str, size: int) -> bytes:
         response = await self._query(build_suggest_body(prefix, size))
-        return suggestions_from(prefix, response).model_dump_json().encode()
+        names = await self.names.registry_names([key[0] for key in suggestion_keys(response)])
+        return suggestions_from(prefix, response, names, size).model_dump_json().encode()
 
     # ------------------------------------------------------------- health
     async def readiness(self) -> ReadyOut:

@@ -11,6 +11,7 @@ stored and return the type the API promises, or nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,4 +78,8 @@ def entity(value: Any) -> dict[str, Any] | None:
     if name is None:
         return None
     count = integer(value.get("count"))
-    return {"name": name, "label": label or "", "group": group or "", "count": count or 0}
+    found = {"name": name, "label": label or "", "group": group or "", "count": count or 0}
+    entity_id = value.get("id")
+    if isinstance(entity_id, str) and re.fullmatch(r"Q\d{1,20}|ent_[0-9a-f]{16}", entity_id):
+        found["id"] = entity_id
+    return found

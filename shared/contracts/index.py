@@ -69,9 +69,11 @@ DERIVED_FIELDS: tuple[str, ...] = tuple(
     f"{field}_{lang}" for lang in STEMMED_LANGUAGES for field in ("title", "body")
 )
 
-# Separates the parts of an `entity_keys` term: "<lower name>\x1f<group>\x1f<Name>".
-# Prefix autocomplete is a terms aggregation with an `include` regex on the
-# lower-cased head, ranked by how many articles mention the entity.
+# Separates the parts of an `entity_keys` term: "<lower name>\x1f<group>\x1f<Name>",
+# then "\x1f<entity id>" when the entity has one (index v3; autocomplete and
+# facet value search answer with the id). Prefix autocomplete is a terms
+# aggregation with an `include` regex on the lower-cased head, ranked by how
+# many articles mention the entity.
 ENTITY_KEY_SEP = "\x1f"
 
 
@@ -247,6 +249,12 @@ def story_fields(article: EnrichedArticleV1) -> dict[str, Any]:
     }
 
 
+def entity_key(name: str, group: str, entity_id: str | None) -> str:
+    """One `entity_keys` term (see ENTITY_KEY_SEP)."""
+    parts = (name.lower(), group, name, *((entity_id,) if entity_id else ()))
+    return ENTITY_KEY_SEP.join(parts)
+
+
 def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
     """The search document of an enriched article. `_id` is the article id."""
     groups: dict[str, list[str]] = {g: [] for g in (*ENTITY_FACETS, "dates")}
@@ -255,9 +263,7 @@ def to_document(article: EnrichedArticleV1) -> dict[str, Any]:
         if entity.group in groups and entity.canonical not in groups[entity.group]:
             groups[entity.group].append(entity.canonical)
         if entity.group in ENTITY_FACETS:
-            keys.append(
-                ENTITY_KEY_SEP.join((entity.canonical.lower(), entity.group, entity.canonical))
-            )
+            keys.append(entity_key(entity.canonical, entity.group, entity.id))
     # A date outside 1900 … now + 2 days is a typo or an attack, whoever let it
     # through: indexed as unknown, it cannot top `sort=newest` or skew charts.
     published = (
@@ -313,6 +319,18 @@ def upgrade_document(source: Mapping[str, Any]) -> dict[str, Any]:
     entities = document.get("entities")
     if isinstance(entities, list) and "entity_ids" not in document:
         document.update(entity_id_fields(e for e in entities if isinstance(e, Mapping)))
+        # Keys end with the entity's id since v3 (autocomplete answers with it).
+        document["entity_keys"] = sorted(
+            {
+                entity_key(
+                    e["canonical"], e["group"], e["id"] if isinstance(e.get("id"), str) else None
+                )
+                for e in entities
+                if isinstance(e, Mapping)
+                and isinstance(e.get("canonical"), str)
+                and e.get("group") in ENTITY_FACETS
+            }
+        )
     if not document.get("story_id") and isinstance(document.get("article_id"), str):
         document["story_id"] = document["article_id"]  # a story of its own (see story_fields)
     return document

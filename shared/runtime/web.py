@@ -54,14 +54,25 @@ class RequestMetrics:
             metrics.HTTP_REQUESTS.labels(self.stage, route, str(status)).inc()
 
 
-def serve(app: ASGIApp, *, host: str, port: int, log_level: str, service: str) -> None:
-    """Run an HTTP service with the JSON logs (uvicorn's own log config off)."""
+def serve(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    service: str,
+    http: str = "auto",
+    loop: str = "auto",
+) -> None:
+    """Run an HTTP service with the JSON logs (uvicorn's own log config off).
+    `http` and `loop` pick uvicorn's protocol and event loop (the search API
+    asks for httptools and uvloop: services/search/app.py main)."""
     import uvicorn
 
     from shared.runtime.logs import configure_logging
 
     configure_logging(log_level, service=service)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=http, loop=loop)
 
 
 # ----------------------------------------------------------------- security headers

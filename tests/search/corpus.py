@@ -142,6 +142,15 @@ def title_from(url: str, body: str) -> str:
     return first[:100]
 
 
+# Ids as the entity registry gives them: a Wikidata id for a territory (a
+# few here), else "ent_" + 16 hex (a hash of the name, stable across runs).
+WIKIDATA_IDS = {"United States": "Q30", "Germany": "Q183", "China": "Q148"}
+
+
+def gazetteer_id(name: str) -> str:
+    return WIKIDATA_IDS.get(name) or "ent_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 def find_entities(text: str) -> list[EntityV1]:
     entities = []
     for group, names in GAZETTEER.items():
@@ -151,6 +160,7 @@ def find_entities(text: str) -> list[EntityV1]:
                 entities.append(
                     EntityV1(
                         canonical=name,
+                        id=gazetteer_id(name),
                         label=label,
                         group=group,
                         count=len(spans),
@@ -280,7 +290,13 @@ def hostile_article() -> EnrichedArticleV1:
         published_at=BASE_DATE + timedelta(days=400),
         language="en",
         extra_entities=[
-            EntityV1(canonical=HOSTILE_ENTITY, label="ORG", group="organisations", count=1)
+            EntityV1(
+                canonical=HOSTILE_ENTITY,
+                id=gazetteer_id(HOSTILE_ENTITY),
+                label="ORG",
+                group="organisations",
+                count=1,
+            )
         ],
     )
 

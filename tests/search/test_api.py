@@ -95,7 +95,7 @@ def ids(body: dict[str, Any]) -> set[str]:
 def facet(body: dict[str, Any], name: str) -> dict[str, int]:
     """Counts of a facet; a selected value with no match is listed with 0
     (so the UI can show it), which a Counter of the corpus would not have."""
-    return {b["value"]: b["count"] for b in body["facets"][name] if b["count"]}
+    return {b["name"] or b["value"]: b["count"] for b in body["facets"][name] if b["count"]}
 
 
 def matching(corpus: list[EnrichedArticleV1], **filters: list[str]) -> list[EnrichedArticleV1]:

@@ -16,6 +16,7 @@ from services.search.query import (
     DateBounds,
     all_of,
     build_histogram_body,
+    build_page_stories_body,
     build_search_body,
     build_similar_body,
     choose_interval,
@@ -32,7 +33,12 @@ from services.search.results import (
     similar_from,
     suggestions_from,
 )
-from services.search.suggest import build_suggest_body, normalise_prefix, suggest_pattern
+from services.search.suggest import (
+    EXTRA_KEYS,
+    build_suggest_body,
+    normalise_prefix,
+    suggest_pattern,
+)
 
 SEP = "\x1f"
 # Beyond any corpus yet inside the date window.
@@ -339,7 +345,31 @@ def test_pages_by_number_and_by_cursor() -> None:
 
 
 def test_facets_can_be_left_out() -> None:
-    assert "aggs" not in build_search_body(request(with_facets=False))
+    assert "aggs" not in build_search_body(request(with_facets=False, group="none"))
+    # Grouped, the story count is still asked for (pages count stories).
+    assert set(build_search_body(request(with_facets=False))["aggs"]) == {"stories"}
+
+
+def test_grouped_search_collapses_on_the_story() -> None:
+    search = request(q="climate", source=["a.com"], sort="newest")
+    grouped = build_search_body(search)
+    # No inner hits: Elasticsearch would run them as searches of their own, per hit.
+    assert grouped["collapse"] == {"field": "story_id"}
+    # The story count sees the facet filters, as the hits do (post_filter).
+    assert grouped["aggs"]["stories"]["filter"] == grouped["post_filter"]
+    # The page's stories: what the search matches (query and facet filters), in them.
+    page = build_page_stories_body(search, ["s1", "s2"])
+    filters = page["query"]["bool"]["filter"]
+    assert grouped["post_filter"] in filters and {"terms": {"story_id": ["s1", "s2"]}} in filters
+    stories = page["aggs"]["stories"]
+    assert stories["terms"] == {"field": "story_id", "size": 2}
+    assert stories["aggs"]["top"]["top_hits"]["sort"] == grouped["sort"]
+    assert page["size"] == 0
+    assert "collapse" not in build_search_body(request(q="climate", group="none"))
+    # A grouped cursor continues at an offset, inside the result window.
+    deep = build_search_body(request(size=50), offset=9_980, pit_id="P")
+    assert (deep["from"], deep["size"]) == (9_980, 20)
+    assert "search_after" not in deep
 
 
 def test_hits_leave_the_body_out() -> None:
@@ -349,7 +379,7 @@ def test_hits_leave_the_body_out() -> None:
 
 # ----------------------------------------------------------------- cursors
 def test_cursor_round_trip_and_identity() -> None:
-    search = request(q="climate", source=["a.com"])
+    search = request(q="climate", source=["a.com"], group="none")
     token = cursors.encode(
         cursors.Cursor(identity=cursors.identity_of(search), after=[2.5, "id"], seen=20, pit="P")
     )
@@ -357,9 +387,32 @@ def test_cursor_round_trip_and_identity() -> None:
     decoded = cursors.decode(token, search)
     assert decoded.after == [2.5, "id"] and decoded.seen == 20 and decoded.pit == "P"
     # Page size may change between pages; the query may not.
-    assert cursors.decode(token, request(q="climate", source=["a.com"], size=50))
+    assert cursors.decode(token, request(q="climate", source=["a.com"], size=50, group="none"))
     with pytest.raises(cursors.InvalidCursor, match="another search"):
-        cursors.decode(token, request(q="weather", source=["a.com"]))
+        cursors.decode(token, request(q="weather", source=["a.com"], group="none"))
+    with pytest.raises(cursors.InvalidCursor, match="another search"):
+        cursors.decode(token, request(q="climate", source=["a.com"]))  # grouped
+
+
+def test_grouped_cursors_go_by_offset() -> None:
+    search = request(q="climate")
+    raw = {"hits": {"total": {"value": 90}, "hits": [{"sort": [1.0, "x"]}] * 20}, "pit_id": "P"}
+    following = cursors.following(search, raw, 20, stories=45)
+    assert following is not None and following.after == [] and following.seen == 40
+    assert cursors.continuation(following) == {"offset": 40}
+    decoded = cursors.decode(cursors.encode(following), search)
+    assert decoded.seen == 40 and decoded.pit == "P"
+    assert cursors.following(search, raw, 30, stories=45) is None  # 50 >= 45 stories
+    ungrouped = request(q="climate", group="none")
+    after = cursors.following(ungrouped, raw, 20, stories=None)
+    assert after is not None and cursors.continuation(after) == {"search_after": [1.0, "x"]}
+    # A grouped cursor cannot carry a sort position, nor go past the window.
+    for cursor in (
+        cursors.Cursor(identity=cursors.identity_of(search), after=[1], seen=20),
+        cursors.Cursor(identity=cursors.identity_of(search), after=[], seen=10_000),
+    ):
+        with pytest.raises(cursors.InvalidCursor):
+            cursors.decode(cursors.encode(cursor), search)
 
 
 @pytest.mark.parametrize("token", ["", "!!!", "bm90IGpzb24", "eyJ2IjoyfQ", "eyJ2IjoxLCJhIjpbXX0"])
@@ -400,7 +453,7 @@ def test_suggest_pattern_escapes_regex_syntax(prefix: str) -> None:
 def test_suggest_body_ranks_by_article_count() -> None:
     terms = build_suggest_body("oba", 7)["aggs"]["entities"]["terms"]
     assert terms["field"] == "entity_keys"
-    assert terms["size"] == 7
+    assert terms["size"] == 7 + EXTRA_KEYS  # merged by id, id-less keys skipped
     assert terms["order"][0] == {"_count": "desc"}
     assert normalise_prefix("  New\x1f  YORK\x00 ") == "new york"
 
@@ -410,16 +463,22 @@ def test_suggestions_from_keys() -> None:
         "aggregations": {
             "entities": {
                 "buckets": [
-                    {"key": key("New York", "places"), "doc_count": 9},
-                    {"key": key("Newsroom Club", "groups"), "doc_count": 2},
+                    {"key": key("New York", "places") + SEP + "Q60", "doc_count": 9},
+                    {
+                        "key": key("Newsroom Club", "groups") + SEP + f"ent_{'a' * 16}",
+                        "doc_count": 2,
+                    },
+                    {"key": key("Newark", "places"), "doc_count": 2},  # no id: not offered
+                    {"key": key("new york city", "places") + SEP + "Q60", "doc_count": 1},
+                    {"key": key("News", "people") + SEP + "nonsense", "doc_count": 1},
                 ]
             }
         }
     }
-    items = suggestions_from("new", response).items
-    assert [(i.name, i.facet, i.count) for i in items] == [
-        ("New York", "places", 9),
-        ("Newsroom Club", None, 2),
+    items = suggestions_from("new", response, {"Q60": "New York City"}).items
+    assert [(i.id, i.name, i.facet, i.count) for i in items] == [
+        ("Q60", "New York City", "places", 10),
+        (f"ent_{'a' * 16}", "Newsroom Club", None, 2),
     ]
 
 

@@ -98,7 +98,12 @@ def namespace(stack: None) -> Iterator[str]:
 
 
 def v1_document(a: EnrichedArticleV1) -> dict[str, Any]:
-    document = {k: v for k, v in to_document(a).items() if k not in DERIVED_FIELDS}
+    """The article as the older index stored it: only the fields it mapped."""
+    document = {
+        k: v
+        for k, v in to_document(a).items()
+        if k not in DERIVED_FIELDS and (k in V1_PROPERTIES or k == "indexed_at")
+    }
     document["indexed_at"] = datetime.now(UTC).isoformat()
     return document
 

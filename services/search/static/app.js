@@ -37,6 +37,70 @@
     { name: "places", title: "Places", chip: "Place", search: "Search places" },
   ];
   const FACET_NAMES = FACETS.map((f) => f.name);
+  // Entity pages and links live in entity.js (window.NewsflowEntity); these
+  // are the only ways app.js reaches it, and each works without it.
+  const ENTITY = {
+    ID: /^(Q\d{1,20}|ent_[0-9a-f]{16})$/,
+    FACETS: ["people", "organisations", "places"],
+    nameOf: (id) => (window.NewsflowEntity ? window.NewsflowEntity.nameOf(id) : null),
+    link: (id, name) => (window.NewsflowEntity && id ? window.NewsflowEntity.link(id, name) : null),
+    rememberAll(body) {
+      const page = window.NewsflowEntity;
+      if (!page) return;
+      for (const facet of ENTITY.FACETS) {
+        for (const bucket of (body.facets && body.facets[facet]) || []) page.remember(bucket.id, bucket.name);
+      }
+      for (const hit of body.hits || []) for (const e of hit.entities || []) page.remember(e.id, e.name);
+    },
+    /** Show the entity page of the state (true), or take it away (false). */
+    view(next) {
+      const page = window.NewsflowEntity;
+      const on = Boolean(next.entity && page);
+      document.body.classList.toggle("is-entity", on);
+      if (!on) {
+        if (page) page.hide();
+        return false;
+      }
+      document.body.classList.remove("is-reading");
+      ui.results.hidden = true;
+      ui.sidebar.hidden = true;
+      ui.reader.hidden = true;
+      announce(null);
+      page.show(next.entity);
+      return true;
+    },
+  };
+  // Stories live in story.js (window.NewsflowStory): grouped hits, the
+  // "Group by story" toggle and the story page (?story=<id>); each hook works
+  // without it.
+  const STORY = {
+    ID: /^[0-9a-f]{32}$/,
+    hooks: {
+      state: () => state,
+      navigate: (next, options) => navigate(next, options),
+      withChange: (change) => withChange(change),
+      hrefFor: (next) => hrefFor(next),
+      articleLink: (id, content) => articleLink(id, content),
+      getJson: (url, signal) => getJson(url, signal),
+      setBusy: (delta) => setBusy(delta),
+    },
+    /** Show the story page of the state (true), or take it away (false). */
+    view(next) {
+      const page = window.NewsflowStory;
+      if (!page || !page.show(next, STORY.hooks)) return false;
+      document.body.classList.remove("is-reading");
+      ui.results.hidden = true;
+      ui.sidebar.hidden = true;
+      ui.reader.hidden = true;
+      announce(null);
+      return true;
+    },
+    group: (hit) => (window.NewsflowStory ? window.NewsflowStory.group(hit, STORY.hooks) : null),
+    summary: (body) => (window.NewsflowStory ? window.NewsflowStory.summary(body) : null),
+    /** What pages count: stories when grouped, else articles. */
+    units: (body) => (typeof body.stories === "number" ? body.stories : body.total),
+    wire: () => window.NewsflowStory && window.NewsflowStory.wireToggle(STORY.hooks),
+  };
   const ENTITY_GROUPS = [
     { group: "people", title: "People" },
     { group: "organisations", title: "Organisations" },
@@ -84,7 +148,7 @@
     }
   }
 
-  const facetLabel = (facet, value) => (facet === "language" ? languageName(value) : value);
+  const facetLabel = (facet, value) => (facet === "language" ? languageName(value) : ENTITY.nameOf(value) || value);
 
   function bucketLabel(bucket, interval) {
     const start = dayDate(bucket.start);
@@ -102,7 +166,9 @@
   const ARTICLE_ID = /^[0-9a-f]{32}$/;
 
   function emptyState() {
-    const state = { q: "", sort: "relevance", page: 1, from: "", to: "", within: "", exact: false, article: "" };
+    const state = { q: "", sort: "relevance", page: 1, from: "", to: "", within: "", exact: false, article: "", entity: "" };
+    state.group = "story"; // story.js: "none" lists every article
+    state.story = "";
     for (const name of FACET_NAMES) state[name] = [];
     return state;
   }
@@ -118,6 +184,9 @@
     state.within = PRESETS.some((p) => p.value === params.get("within")) ? params.get("within") : "";
     state.exact = params.get("exact") === "1";
     state.article = ARTICLE_ID.test(params.get("article") || "") ? params.get("article") : "";
+    state.entity = ENTITY.ID.test(params.get("entity") || "") ? params.get("entity") : ""; // entity.js
+    state.group = params.get("group") === "none" ? "none" : "story"; // story.js
+    state.story = STORY.ID.test(params.get("story") || "") ? params.get("story") : "";
     for (const name of FACET_NAMES) state[name] = [...new Set(params.getAll(name).filter(Boolean))];
     return state;
   }
@@ -135,6 +204,9 @@
     if (state.exact) params.set(api ? "correct" : "exact", api ? "false" : "1");
     if (state.page > 1) params.set("page", String(state.page));
     if (!api && state.article) params.set("article", state.article);
+    if (!api && state.entity) params.set("entity", state.entity);
+    if (state.group === "none") params.set("group", "none"); // story.js
+    if (!api && state.story) params.set("story", state.story);
     return params;
   }
 
@@ -173,7 +245,7 @@
   }
 
   function withChange(change) {
-    return { ...state, page: 1, article: "", ...change };
+    return { ...state, page: 1, article: "", entity: "", story: "", ...change };
   }
 
   /** On a phone the filters cover the results: a choice closes them and
@@ -244,7 +316,10 @@
 
   async function runSearch() {
     const key = searchParams().toString();
-    if (key === shownSearch) return; // already on screen (e.g. back from an article)
+    if (key === shownSearch) { // already on screen (e.g. back from an article)
+      announce(state);
+      return;
+    }
     if (searchRequest) searchRequest.abort();
     const request = new AbortController();
     searchRequest = request;
@@ -266,12 +341,18 @@
   // ------------------------------------------------------------ rendering
   function render() {
     syncControls();
+    if (ENTITY.view(state)) { // an entity page (entity.js): no story page under it
+      STORY.view({ ...state, story: "" });
+      return;
+    }
+    if (STORY.view(state)) return; // a story page (story.js)
     const reading = Boolean(state.article);
     document.body.classList.toggle("is-reading", reading);
     ui.results.hidden = reading;
     ui.sidebar.hidden = reading;
     ui.reader.hidden = !reading;
     if (reading) {
+      announce(null);
       showArticle(state.article);
       return;
     }
@@ -279,6 +360,7 @@
     if (reversed(state)) {
       // Nothing to ask the server: say what is wrong where the dates are,
       // and keep every filter on screen.
+      announce(null);
       if (searchRequest) searchRequest.abort();
       shownSearch = null;
       renderChips();
@@ -303,6 +385,7 @@
   }
 
   function renderSearchError(error) {
+    announce(null);
     renderChips();
     ui.spelling.hidden = true;
     ui.exportLinks.hidden = true;
@@ -336,19 +419,45 @@
   }
 
   function renderResults(body) {
+    ENTITY.rememberAll(body); // names of the ids in filters, facets and chips
     renderChips();
     renderSummary(body);
     renderSpelling(body);
     renderExport(body);
     renderFacets(body.facets);
     renderHistogram(body.histogram);
-    renderHits(body.hits, body.total);
-    renderPager(body.total);
+    renderHits(body.hits, STORY.units(body));
+    renderPager(STORY.units(body));
+    announce(state);
   }
+
+  // ------------------------------------------------------------ hooks for follow.js and live.js
+  /** Tell the page's add-ons which search the results on screen answer
+      (null: none, e.g. an article is open): `state` as the URL has it, and
+      `params` as /v1/search takes them, without paging, sort or spelling. */
+  function announce(shown) {
+    const detail = shown
+      ? { state: { ...shown }, params: toParams({ ...shown, page: 1, sort: "relevance", exact: false, group: "story" }, true).toString() }
+      : null;
+    document.dispatchEvent(new CustomEvent("newsflow:search", { detail }));
+  }
+
+  /** Run the search on screen again (live.js: "show" the new articles). */
+  window.NewsflowApp = {
+    /** entity.js: go to the state `change` makes (as a filter or link does), or its href. */
+    go(change, options) {
+      navigate(withChange(change), options);
+    },
+    href: (change) => hrefFor(withChange(change)),
+    reload() {
+      shownSearch = null;
+      runSearch();
+    },
+  };
 
   function renderSummary(body) {
     const shown = body.spelling && body.spelling.applied ? body.spelling.suggestion : state.q;
-    const parts = [el("strong", null, plural(body.total, "article", "articles"))];
+    const parts = [el("strong", null, plural(body.total, "article", "articles")), STORY.summary(body)];
     if (shown) parts.push(" for ", el("q", null, shown));
     parts.push(el("span", { class: "took" }, ` · ${body.took_ms} ms`));
     fill(ui.summary, parts);
@@ -447,11 +556,13 @@
       onchange: () => toggleFilter(facetName, bucket.value),
     });
     input.dataset.key = `${facetName}\u001f${bucket.value}`;
+    const label = bucket.name || facetLabel(facetName, bucket.value); // entities: id -> name
     return el("li", { class: "facet-item", hidden },
       input,
       el("label", { for: id },
-        el("span", { class: "facet-value", title: facetLabel(facetName, bucket.value) }, facetLabel(facetName, bucket.value)),
-        el("span", { class: "facet-count" }, fmtCount(bucket.count))));
+        el("span", { class: "facet-value", title: label }, label),
+        el("span", { class: "facet-count" }, fmtCount(bucket.count))),
+      ENTITY.link(bucket.id, bucket.name));
   }
 
   function facetSection(facet, buckets) {
@@ -759,16 +870,23 @@
   // ------------------------------------------------------------ hits
   function entityChips(hit) {
     const chips = [];
+    // By id when the hit has them (a filter by id, a link to the entity's page).
+    const refs = hit.entities && hit.entities.length ? hit.entities : null;
     for (const facet of ["people", "organisations", "places"]) {
-      for (const name of hit[facet] || []) {
-        const active = state[facet].includes(name);
-        chips.push(el("button", {
+      const items = refs
+        ? refs.filter((e) => e.group === facet).map((e) => ({ value: e.id, name: e.name, id: e.id }))
+        : (hit[facet] || []).map((name) => ({ value: name, name, id: null }));
+      for (const { value, name, id } of items) {
+        const active = state[facet].includes(value);
+        const button = el("button", {
           type: "button",
           class: `chip chip-${facet}${active ? " is-on" : ""}`,
           "aria-pressed": String(active),
           title: `Filter by ${name}`,
-          onclick: () => addFilter(facet, name),
-        }, name));
+          onclick: () => addFilter(facet, value),
+        }, name);
+        const page = ENTITY.link(id, name);
+        chips.push(page ? el("span", { class: `chip-pair chip-${facet}` }, button, page) : button);
       }
     }
     return chips.length ? el("div", { class: "hit-entities", "aria-label": "Entities" }, chips) : null;
@@ -819,7 +937,8 @@
         el("h3", { class: "hit-title" }, articleLink(hit.id, title)),
         el("div", { class: "hit-meta" }, meta),
         hit.snippets.length ? snippet : null,
-        entityChips(hit));
+        entityChips(hit),
+        STORY.group(hit));
     }));
   }
 
@@ -894,18 +1013,21 @@
   function entityChip(entity) {
     const facet = FACET_NAMES.includes(entity.group) ? entity.group : null;
     const label = [entity.name, el("span", { class: "chip-count" }, String(entity.count))];
+    const value = entity.id || entity.name; // filters by id when it has one
     const search = () => {
       const next = facet
-        ? withChange({ [facet]: state[facet].includes(entity.name) ? state[facet] : [...state[facet], entity.name] })
+        ? withChange({ [facet]: state[facet].includes(value) ? state[facet] : [...state[facet], value] })
         : withChange({ q: `"${entity.name.replaceAll('"', "")}"` });
       navigate(next, { scrollTop: true });
     };
-    return el("button", {
+    const button = el("button", {
       type: "button",
       class: `chip chip-${entity.group}`,
       title: facet ? `Show articles about ${entity.name}` : `Search for “${entity.name}”`,
       onclick: search,
     }, label);
+    const page = ENTITY.link(entity.id, entity.name);
+    return page ? el("span", { class: `chip-pair chip-${entity.group}` }, button, page) : button;
   }
 
   /** Paragraphs of the text, the query's words marked when the API marked them. */
@@ -939,7 +1061,8 @@
           similar.items.length
             ? el("ul", null, similar.items.map((item) => el("li", null,
                 articleLink(item.id, item.title || "(untitled)"),
-                el("span", { class: "muted" }, ` ${item.source}${item.published_at ? ` · ${fmtDate(item.published_at)}` : ""}`))))
+                el("span", { class: "muted" }, ` ${item.source}${item.published_at ? ` · ${fmtDate(item.published_at)}` : ""}`),
+                item.same_story ? el("span", { class: "story-copy same-story" }, "same story") : null)))
             : el("p", { class: "muted" }, "No other article is close enough to this one."))
       : null;
 
@@ -1011,8 +1134,13 @@
     closeSuggestions();
     clearTimeout(searchTimer);
     typing = false;
-    if (item.facet) {
-      const values = state[item.facet].includes(item.name) ? state[item.facet] : [...state[item.facet], item.name];
+    if (item.id && !item.facet) { // an entity that is no facet: its page
+      ui.q.value = "";
+      navigate(withChange({ q: "", entity: item.id }));
+    } else if (item.facet) {
+      const value = item.id || item.name; // by id (older indexes: by name)
+      if (item.id && window.NewsflowEntity) window.NewsflowEntity.remember(item.id, item.name);
+      const values = state[item.facet].includes(value) ? state[item.facet] : [...state[item.facet], value];
       ui.q.value = "";
       navigate(withChange({ q: "", [item.facet]: values }));
     } else {
@@ -1151,6 +1279,7 @@
 
   history.scrollRestoration = "manual";
   history.replaceState({ ...(history.state || {}) }, "", location.href);
+  STORY.wire();
   render();
   if (!state.article && !state.q) ui.q.focus();
 })();

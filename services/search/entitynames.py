@@ -1,0 +1,168 @@
+"""Display names of entity ids, for facets, result chips and entity pages.
+
+Facets and filters work on entity ids (``people_ids`` …), so whatever shows
+one needs its name. The entity registry (``services.entities.directory``, in
+Redis) is the authority: it follows merges, so an id that was merged away
+still shows its survivor's name. One ``names`` call per search, for the ids
+of every facet and every hit together: one Redis round trip.
+
+An id the registry does not know (an index filled before the registry, a
+test corpus, Redis unreachable) falls back to the name the documents store
+for it: one Elasticsearch request (``build_names_body``), sent only for ids
+still missing. An id nobody can name is shown as itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ENTITY_ID_PATTERN = r"^(Q\d+|ent_[0-9a-f]{16})$"
+_ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
+# Wikidata ids are short in practice; this keeps a hostile "Q" + 10,000
+# digits from reaching Elasticsearch as a term.
+MAX_ID_CHARS = 24
+# At most this many ids are looked up in the documents at once (a search
+# names at most ~400: 3 facets x 100 values + 20 hits x 18 chips).
+MAX_FALLBACK_IDS = 500
+
+
+def is_entity_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_ID_CHARS
+        and _ENTITY_ID.fullmatch(value) is not None
+    )
+
+
+class EntityCardLike(Protocol):
+    """What an entity page reads of a registry card
+    (``services.entities.directory.EntityCard``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def aliases(self) -> Sequence[str]: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def articles(self) -> int: ...
+
+
+class Directory(Protocol):
+    """The entity registry as the search service reads it
+    (``services.entities.directory.EntityDirectory``)."""
+
+    async def names(self, ids: Sequence[str]) -> dict[str, str]: ...
+
+    async def get(self, entity_id: str) -> EntityCardLike | None: ...
+
+
+Query = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+# id -> (display name, group) as the documents store them.
+Stored = dict[str, tuple[str, str]]
+
+
+def build_names_body(ids: Sequence[str]) -> dict[str, Any]:
+    """For each id, the newest article that has it, with only its entity
+    list's id, name and group: the name it was last indexed under."""
+    chosen = list(ids)[:MAX_FALLBACK_IDS]
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"terms": {"entity_ids": chosen}},
+        "aggs": {
+            "ids": {
+                "terms": {"field": "entity_ids", "include": chosen, "size": len(chosen)},
+                "aggs": {
+                    "newest": {
+                        "top_hits": {
+                            "size": 1,
+                            "sort": [{"sort_date": {"order": "desc"}}],
+                            "_source": {
+                                "includes": ["entities.id", "entities.canonical", "entities.group"]
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    }
+
+
+def stored_names(response: dict[str, Any]) -> Stored:
+    """id -> (name, group) from the answer to ``build_names_body``."""
+    found: Stored = {}
+    buckets = ((response.get("aggregations") or {}).get("ids") or {}).get("buckets") or []
+    for bucket in buckets:
+        entity_id = str(bucket.get("key"))
+        hits = (((bucket.get("newest") or {}).get("hits")) or {}).get("hits") or []
+        for hit in hits[:1]:
+            entities = (hit.get("_source") or {}).get("entities")
+            for entity in entities if isinstance(entities, list) else []:
+                if not isinstance(entity, dict) or entity.get("id") != entity_id:
+                    continue
+                name, group = entity.get("canonical"), entity.get("group")
+                if isinstance(name, str) and name:
+                    found[entity_id] = (name, group if isinstance(group, str) else "")
+                    break
+    return found
+
+
+class EntityNames:
+    """Names of entity ids: the registry first, the documents for the rest."""
+
+    def __init__(self, directory: Directory | None, query: Query) -> None:
+        self.directory = directory
+        self._query = query
+
+    async def registry_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """The registry's names (one round trip); none when it cannot answer.
+        Names are decoration: a registry failure must not fail a search."""
+        if self.directory is None or not ids:
+            return {}
+        try:
+            return {k: v for k, v in (await self.directory.names(ids)).items() if v}
+        except Exception as exc:  # Redis down or slow: the documents' names will do
+            log.warning("entity registry unavailable for names", extra={"error": repr(exc)})
+            return {}
+
+    async def stored(self, ids: Sequence[str]) -> Stored:
+        """The documents' names of `ids` (one Elasticsearch request)."""
+        if not ids:
+            return {}
+        try:
+            return stored_names(await self._query(build_names_body(ids)))
+        except (ApiError, TransportError) as exc:  # shown as ids rather than failing
+            log.warning("could not read stored entity names", extra={"error": repr(exc)})
+            return {}
+
+    async def alongside(self, work: Awaitable[T], ids: Sequence[str]) -> tuple[T, dict[str, str]]:
+        """`work` and the names of `ids` at once. Without ids to name, `work`
+        alone: no tasks are made (two loop turns saved on most searches)."""
+        if not ids:
+            return await work, {}
+        done, names = await asyncio.gather(work, self.names(ids))
+        return done, names
+
+    async def names(self, ids: Iterable[str]) -> dict[str, str]:
+        """id -> display name for every id that has one."""
+        wanted = list(dict.fromkeys(i for i in ids if is_entity_id(i)))
+        found = await self.registry_names(wanted)
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            found.update({k: name for k, (name, _group) in (await self.stored(missing)).items()})
+        return found
