@@ -12,12 +12,15 @@ key                 value                                           grows with
 ``alias``           hash name key -> id                             distinct names
 ``redirect``        hash merged id -> id it was merged into         merges
 ``surname``         hash surname key -> JSON list of full-name ids  distinct surnames
+``merges:outbox``   list ``old \\t new``: merges not yet sent       merges in flight
 ``lock``            the writers' lock (:class:`RedisStore`)         (one key)
 ==================  ==============================================  =================
 
 Nothing expires: an id handed to an article must keep resolving for as long as
-the article is searchable. Growth follows the vocabulary of named entities, not
-the number of articles (see :mod:`services.entities.registry_redis` for sizes).
+the article is searchable. The outbox holds a merge from the transaction that
+makes it until the stage has sent it, seconds in practice. Growth follows the
+vocabulary of named entities, not the number of articles (see
+:mod:`services.entities.registry_redis` for sizes).
 
 Ids in ``redirect`` may chain (a lone "Trump" merged into "Donald Trump", which
 a later merge could absorb again); readers follow at most :data:`MAX_HOPS` hops
@@ -77,6 +80,7 @@ class Layout:
         self.names = self.prefix + "name"
         self.surnames = self.prefix + "surname"
         self.lock = self.prefix + "lock"
+        self.outbox = self.prefix + "merges:outbox"
         self.record_prefix = self.prefix + "rec:"
 
     def record(self, entity_id: str) -> str:

@@ -46,8 +46,12 @@ of entities, a few hundred MB at most, which is why no cap on the number of
 records is set.
 
 A batch retried after its writes went in (the worker died before Kafka had its
-X
-an occasional extra vote does not change a type or a name.
+outputs) counts its articles' votes again: an occasional extra vote does not change
+a type or a name. Its merges are not made again (the retry resolves through the
+redirects), so they are not lost either: each merge is queued in the merges outbox
+(``merges:outbox``) by the same ``MULTI`` that writes its redirect, and the stage
+sends what the outbox holds with every batch, removing the entries only once Kafka
+has them (:meth:`RedisStore.peek_merges`, :meth:`RedisStore.remove_merges`).
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ from services.entities.redis_layout import (
 )
 from services.entities.registry import EntityRecord
 
-__all__ = ["MAX_SURNAME_PEOPLE", "RedisStore"]
+__all__ = ["MAX_SURNAME_PEOPLE", "OutboxMerge", "RedisStore"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,15 @@ for i, id in ipairs(order) do records[i] = redis.call('GET', prefix .. id) end
 return {aliases, ids, surnames, order, records}
 """
 )
+
+
+@dataclass(frozen=True)
+class OutboxMerge:
+    """A merge waiting in the outbox, aimed at the survivor as the registry has it now."""
+
+    old_id: str
+    new_id: str
+    name: str | None
 
 
 def _fields(mapping: Mapping[str, str]) -> Mapping[EncodableT, EncodableT]:
@@ -275,6 +288,8 @@ class RedisStore:
             pipe.hset(self.layout.alias, mapping=s.alias_writes)
         if s.redirects:
             pipe.hset(self.layout.redirect, mapping=_fields(s.redirects))
+            # Queued with the redirect, in one transaction: a merge made is a merge sent.
+            pipe.rpush(self.layout.outbox, *(f"{o}\t{n}" for o, n in s.redirects.items()))
         if s.deleted:
             pipe.delete(*(self.layout.record(i) for i in s.deleted))
             pipe.hdel(self.layout.names, *s.deleted)
@@ -283,6 +298,37 @@ class RedisStore:
                 self.layout.surnames,
                 mapping={k: orjson.dumps(s.surnames[k]) for k in s.surname_writes},
             )
+        pipe.execute()
+        self.round_trips += 1
+
+    # ------------------------------------------------------------------ outbox
+    def peek_merges(self, limit: int = 500) -> tuple[list[str], list[OutboxMerge]]:
+        """The merges outbox's first entries, left in place, and each one's merge:
+        the old id, its survivor now (redirects followed) and that one's name (None
+        when its record is gone). Two round trips: the entries, then one lookup."""
+        raw = self.client.lrange(self.layout.outbox, 0, limit - 1)
+        self.round_trips += 1
+        entries = [text(e) or "" for e in raw]
+        pairs = [e.partition("\t")[::2] for e in entries]
+        if not pairs:
+            return [], []
+        session = _Session(self.client)
+        self._load(session, (), [new for _, new in pairs], ())
+        merges = []
+        for old, new in pairs:
+            final = session.final(new)
+            record = session.records.get(final)
+            merges.append(OutboxMerge(old, final, record.name if record is not None else None))
+        return entries, merges
+
+    def remove_merges(self, entries: Sequence[str]) -> None:
+        """Remove these entries, once each (sent). By value, not by position: other
+        workers append and remove meanwhile; an identical entry is the same message."""
+        if not entries:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for entry in entries:
+            pipe.lrem(self.layout.outbox, 1, entry)
         pipe.execute()
         self.round_trips += 1
 

@@ -10,10 +10,12 @@ id of its batch up (one ``MGET``) before it writes, and once more right after
 the other.
 
 Keys ``<namespace>relabel:redirect:<kind>:<old>`` hold ``new`` (and the entity's
-display name after a tab), with a bounded TTL: in-flight articles are seconds to
-minutes old, and a replay of older input is relabelled by the merge replay, not
-by this map. A redirect to an id that was merged again is followed, a few hops at
-most.
+display name after a tab), with no TTL: besides articles in flight (seconds to
+minutes old), a replay of older input (a DLQ replayed up to its 30 days of
+retention, an indexer replay) still carries the old ids, and only this map
+relabels it. One key per merge, the same growth as the permanent redirects of the
+entity registry and far below the stories' per-article keys. A redirect to an id
+that was merged again is followed, a few hops at most.
 """
 
 from __future__ import annotations
@@ -40,16 +42,15 @@ class Target:
 class Redirects:
     """The redirect map in Redis (async client)."""
 
-    def __init__(self, client: Redis, namespace: str, ttl_s: int) -> None:
+    def __init__(self, client: Redis, namespace: str) -> None:
         self.client = client
         self.prefix = f"{namespace}relabel:redirect:"
-        self.ttl_s = ttl_s
 
     def key(self, kind: Kind, old: str) -> str:
         return f"{self.prefix}{kind}:{old}"
 
     async def record(self, kind: Kind, old: str, new: str, name: str | None = None) -> None:
-        await self.client.set(self.key(kind, old), f"{new}\t{name or ''}", ex=self.ttl_s)
+        await self.client.set(self.key(kind, old), f"{new}\t{name or ''}")
 
     async def lookup(
         self, story_ids: Iterable[str], entity_ids: Iterable[str]

@@ -13,7 +13,10 @@ Order of the steps, and why:
 1. the redirect ``old -> new`` is recorded first (:mod:`services.indexer.redirects`),
    so that articles still in flight to the indexer are relabelled there;
 2. the index is refreshed, so the search sees every document written before;
-3. the documents are found and rewritten, page by page.
+3. the documents are found and rewritten, page by page, each update guarded by
+   the version it was computed from (:mod:`services.indexer.versioned`): the
+   indexer may update the same document at the same moment (a late redirect),
+   and neither may undo the other's change.
 
 Merges apply one at a time in the order they were made (the topic has one
 partition, and one worker reads it). Everything is idempotent: a document that
@@ -37,6 +40,7 @@ from redis.exceptions import RedisError
 from services.indexer.redirects import Redirects
 from services.indexer.relabeling import entity_update, story_update
 from services.indexer.settings import RelabelSettings
+from services.indexer.versioned import Versioned, update_versioned, versioned_hit
 from shared.contracts.index import alias_name
 from shared.contracts.models import MergeV1
 from shared.contracts.topics import MERGED
@@ -66,7 +70,7 @@ class Relabeller:
         client = redis or Redis.from_url(
             settings.redis_dsn, socket_timeout=5.0, socket_connect_timeout=5.0
         )
-        self.redirects = Redirects(client, settings.namespace, settings.redirect_ttl_s)
+        self.redirects = Redirects(client, settings.namespace)
 
     async def __call__(self, items: list[Item[Any]]) -> list[Result]:
         results = []
@@ -123,6 +127,7 @@ class Relabeller:
                 sort=[{"article_id": "asc"}],
                 size=self.page_size,
                 source_includes=_SOURCE[merge.kind],
+                seq_no_primary_term=True,
                 **kwargs,
             )
             hits = found["hits"]["hits"]
@@ -132,32 +137,12 @@ class Relabeller:
             after = hits[-1]["sort"]
 
     async def _update(self, merge: MergeV1, hits: list[dict[str, Any]]) -> int:
-        body: list[dict[str, Any]] = []
-        for hit in hits:
-            partial = partial_update(merge, hit.get("_source") or {})
-            if partial is not None:
-                body.append({"update": {"_index": hit["_index"], "_id": hit["_id"]}})
-                body.append({"doc": partial})
-        if not body:
-            return 0
-        response = await self.es.bulk(operations=body, refresh=False)
-        changed = 0
-        for entry in response.body["items"]:
-            outcome = entry["update"]
-            status = int(outcome.get("status", 500))
-            if status == 429 or status >= 500:
-                raise TemporaryFailure(f"Elasticsearch answered {status} to a relabel")
-            if status == 404:
-                continue  # deleted since the search: nothing left to relabel
-            if status >= 400:
-                # Not retried: the same partial document would be refused again.
-                log.warning(
-                    "relabel refused",
-                    extra={"id": outcome.get("_id"), "error": outcome.get("error")},
-                )
-                continue
-            changed += 1
-        return changed
+        def partial(doc: Versioned) -> dict[str, Any] | None:
+            return partial_update(merge, doc.source)
+
+        docs = [versioned_hit(hit) for hit in hits]
+        applied = await update_versioned(self.es, docs, partial, _SOURCE[merge.kind])
+        return len(applied)
 
 
 def make_handler(settings: RelabelSettings) -> BatchHandler:

@@ -20,9 +20,6 @@ class IndexerSettings(WorkerSettings):
     # Bulk requests fill up under load anyway; at low load a long wait only adds
     # latency before the 1 s refresh (0.5 s cost ~0.25 s per article on average).
     batch_within_s: float = Field(default=0.1, gt=0, le=60)
-    # How long the redirect of a merged-away id is kept (services/indexer/redirects.py):
-    # longer than any article stays in flight between the stories stage and here.
-    redirect_ttl_s: int = Field(default=24 * 3600, ge=60)
 
 
 class RelabelSettings(WorkerSettings):
@@ -34,4 +31,3 @@ class RelabelSettings(WorkerSettings):
     batch_size: int = Field(default=50, ge=1, le=10_000)
     # Documents read per search page and written per bulk request.
     page_size: int = Field(default=500, ge=1, le=10_000)
-    redirect_ttl_s: int = Field(default=24 * 3600, ge=60)

@@ -17,8 +17,11 @@ lookup before the bulk request and one after it. The relabel stage records a
 redirect and only then searches for the documents to rewrite, so a document is
 either written after the redirect exists (the first lookup, or failing that the
 second, sees it) or was written before the relabel stage searched (and that
-search, after a refresh, finds it). Without Redis the lookups are skipped with
-a warning: Redis is optional here as everywhere in the pipeline.
+search, after a refresh, finds it). The second lookup's updates are guarded by
+the version the bulk write gave each document (:mod:`services.indexer.versioned`),
+since the relabel stage may be rewriting the same document at that moment.
+Without Redis the lookups are skipped with a warning: Redis is optional here as
+everywhere in the pipeline.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from redis.exceptions import RedisError
 from services.indexer.redirects import Kind, Redirects, Target
 from services.indexer.relabeling import entity_update
 from services.indexer.settings import IndexerSettings
+from services.indexer.versioned import Versioned, update_versioned
 from shared.contracts.index import alias_name, ensure_index, to_document
 from shared.contracts.models import EnrichedArticleV1, IndexedArticleV1, IndexedArticleV2
 from shared.contracts.topics import GROUPED, INDEXED, INDEXED_V2
@@ -208,7 +212,7 @@ class BulkIndexer:
         client = redis or Redis.from_url(
             settings.redis_dsn, socket_timeout=2.0, socket_connect_timeout=2.0
         )
-        self.redirects = Redirects(client, settings.namespace, settings.redirect_ttl_s)
+        self.redirects = Redirects(client, settings.namespace)
         self._redis_retry_at = 0.0
 
     async def _lookup(self, docs: list[dict[str, Any]]) -> Redirected:
@@ -235,7 +239,7 @@ class BulkIndexer:
             if any(_alias_missing(entry) for entry in response["items"]):
                 self.index_ready = False  # deleted under us: recreate it, then retry the batch
                 raise TemporaryFailure(f"alias {self.alias} is missing; recreating the index")
-            fixes = await self._late_redirects(docs)
+            fixes = await self._late_redirects(docs, response)
         except (ESConnectionError, ConnectionTimeout, ApiError) as exc:
             temporary = _temporary(exc)
             if temporary is None:
@@ -258,23 +262,29 @@ class BulkIndexer:
         )
         return dict(response.body)
 
-    async def _late_redirects(self, docs: list[dict[str, Any]]) -> int:
+    async def _late_redirects(self, docs: list[dict[str, Any]], response: dict[str, Any]) -> int:
         """Redirects recorded while the batch was being written: the documents they
-        touch are updated at once (partial docs), and ``docs`` too, for the notices."""
+        touch are updated at once (partial docs, guarded by the version just
+        written), and ``docs`` too, for the notices."""
         found = await self._lookup(docs)
-        body: list[dict[str, Any]] = []
-        for doc in docs:
-            changed = redirect(doc, found)
-            if changed:
-                body.append({"update": {"_index": self.alias, "_id": doc["article_id"]}})
-                body.append({"doc": changed})
-        if body:
-            response = await self.es.bulk(operations=body, refresh=False, require_alias=True)
-            for entry in response.body["items"]:
-                status = int(entry["update"].get("status", 500))
-                if status == 429 or status >= 500:
-                    raise TemporaryFailure(f"Elasticsearch answered {status} to a relabel")
-        return len(body) // 2
+        if not found:
+            return 0
+        written = [
+            Versioned(o["_index"], doc["article_id"], o["_seq_no"], o["_primary_term"], doc)
+            for doc, o in zip(docs, (entry["index"] for entry in response["items"]), strict=True)
+            if int(o.get("status", 500)) < 300
+        ]
+        by_id = {doc["article_id"]: doc for doc in docs}
+
+        def partial(doc: Versioned) -> dict[str, Any] | None:
+            return redirect(doc.source, found) or None  # in place: ``docs`` follow
+
+        applied = await update_versioned(self.es, written, partial)
+        for doc, _ in applied:
+            local = by_id.get(doc.id)
+            if local is not None and local is not doc.source:  # read again after a conflict
+                local.update(doc.source)
+        return len(applied)
 
 
 def make_handler(settings: IndexerSettings) -> BatchHandler:

@@ -27,6 +27,14 @@ One article's writes go in one ``MULTI``/``EXEC`` transaction (see
 reads, decides, then writes, so two workers deciding at once could both found a story
 for one event. :meth:`RedisState.lock` serialises batches across workers; the stage
 holds it around each batch (or runs the stories stage on one partition).
+
+The lock is fenced: it expires (so a dead worker never blocks the others), and a
+live worker that kept it longer (a pause, a slow batch) must not write after
+another took it. So while the lock is held each commit ``WATCH``-es the lock key,
+checks it still holds this worker's token, and writes in a ``MULTI`` that Redis
+refuses if the key changed or expired meanwhile (``WatchError``; a lost token
+raises ``LockNotOwnedError``): the stage retries the batch, and the articles
+committed before come back as remembered assignments.
 """
 
 from __future__ import annotations
@@ -38,6 +46,9 @@ from typing import Any
 
 import orjson
 import redis
+from redis.client import Pipeline
+from redis.exceptions import LockNotOwnedError
+from redis.lock import Lock
 
 from services.stories.models import Story, story_from_dict, story_to_dict
 from services.stories.state import DAY, Change, Stored
@@ -101,6 +112,7 @@ class RedisState:
         self._remember_ttl = int(max(remember, window))
         self._index = client.register_script(_INDEX)
         self._count = client.register_script(_COUNT)
+        self._held: Lock | None = None  # the writers' lock while lock() holds it
 
     @classmethod
     def from_url(cls, url: str, namespace: str = "", **kwargs: Any) -> RedisState:
@@ -114,10 +126,15 @@ class RedisState:
     def lock(self, timeout: float = 60.0, wait: float = 120.0) -> Iterator[None]:
         """Hold the writers' lock for one batch. ``timeout`` frees it if the holder
         dies; ``wait`` is how long to queue for it before raising ``LockError``."""
-        with self.client.lock(
+        held = self.client.lock(
             f"{self.prefix}lock", timeout=timeout, blocking_timeout=wait, thread_local=False
-        ):
-            yield
+        )
+        with held:
+            self._held = held
+            try:
+                yield
+            finally:
+                self._held = None
 
     # ------------------------------------------------------------------ reads
     def get_assignment(self, article_id: str) -> Stored | None:
@@ -204,8 +221,29 @@ class RedisState:
 
     # ------------------------------------------------------------------ writes
     def commit(self, change: Change) -> None:
+        """One article's writes in one transaction; fenced by the lock when held
+        (see the module docstring)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            self._fence(pipe)
+            newer = change.time > self.watermark()
+            pipe.multi()
+            self._queue(pipe, change)
+            if newer:
+                pipe.set(f"{self.prefix}wm", repr(change.time))
+            pipe.execute()  # WatchError: the lock changed hands or expired meanwhile
+
+    def _fence(self, pipe: Pipeline) -> None:
+        held = self._held
+        if held is None:
+            return  # no lock taken (a single writer, tests): nothing to fence
+        name = str(held.name)
+        pipe.watch(name)
+        if _text(pipe.get(name)) != _text(held.local.token):
+            raise LockNotOwnedError(f"stories lock {name} lost before a commit; nothing written")
+
+    def _queue(self, pipe: Pipeline, change: Change) -> None:
+        """Queue one article's writes on ``pipe`` (in ``MULTI``); subclasses add theirs."""
         a = change.assignment
-        pipe = self.client.pipeline(transaction=True)
         value = f"{a.story_id}\t{a.duplicate_of or ''}\t{a.copies}"
         pipe.set(self._key("a", a.article_id), value, ex=self._remember_ttl)
         day = str(change.day)
@@ -237,6 +275,3 @@ class RedisState:
         for merge in change.merges:
             pipe.set(self._key("r", merge.old), merge.into, ex=self._remember_ttl)
             pipe.delete(self._key("s", merge.old))
-        if change.time > self.watermark():
-            pipe.set(f"{self.prefix}wm", repr(change.time))
-        pipe.execute()

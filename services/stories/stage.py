@@ -16,12 +16,16 @@ Workers share the state in Redis and take turns, one batch at a time
 (``RedisState.lock``): the clustering reads, decides, then writes, and two
 workers deciding at once could both found a story for one event.
 
-Merges go through an outbox in Redis, written right after the state commit
-that made them: a batch that fails half way (Redis blips, the lock is lost) is
-retried, and its articles come back as remembered assignments that make no
-merge any more; the outbox still holds the merges of the failed attempt, and the
-next batch that completes (on any worker) sends them. Re-sending a merge is
-harmless: relabelling is idempotent.
+Merges go through an outbox in Redis, written in the very transaction that makes
+them (:class:`OutboxState`): a batch that fails at any point after (Redis blips,
+the lock is lost, Kafka is down and the worker is killed, the dead-letter limit
+stops it) is retried, and its articles come back as remembered assignments that
+make no merge any more; the outbox still holds the merges. Every batch *peeks*
+at the outbox and sends what it holds as outputs of the batch itself (not of one
+article, so a rejected article never takes them along); only once the runtime
+has delivered them does the batch's ``after_delivery`` hook remove exactly the
+entries it sent. So a merge is sent at least once, by this worker or another;
+re-sending one is harmless, relabelling is idempotent.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 
 import redis
 from pydantic import ValidationError
+from redis.client import Pipeline
 
 from services.stories.clustering import StoryClusterer
 from services.stories.models import ArticleIn, Assignment
@@ -45,6 +50,7 @@ from shared.contracts.models import EnrichedArticleV1, GroupedArticleV1, MergeV1
 from shared.contracts.topics import ENRICHED, GROUPED, MERGED
 from shared.runtime.stage import (
     BatchHandler,
+    BatchResult,
     Item,
     Output,
     Result,
@@ -54,9 +60,9 @@ from shared.runtime.stage import (
 
 log = logging.getLogger(__name__)
 
-# The outbox holds merges for minutes at most; a day bounds it if no batch ever
-# completes again (the stage then has bigger problems, and the log says so).
-_OUTBOX_TTL_S = 24 * 3600
+# Outbox entries sent per batch at most: the outbox is drained by every batch, so
+# it holds a few entries; this only bounds a batch after a long outage.
+_OUTBOX_PEEK = 500
 
 
 def article_in(article: EnrichedArticleV1) -> ArticleIn:
@@ -99,7 +105,7 @@ def merge_outputs(pairs: Sequence[tuple[str, str]], topic: str) -> list[Output]:
     A pair that is no valid merge (same id after following the chain, an id of
     the wrong shape) is dropped with a warning: there is nothing to relabel."""
     outputs = []
-    for old, new in pairs:
+    for old, new in dict.fromkeys(pairs):
         try:
             merge = MergeV1(kind="story", old_id=old, new_id=new)
         except ValidationError as exc:
@@ -118,32 +124,37 @@ class OutboxState(RedisState):
     def outbox_key(self) -> str:
         return f"{self.prefix}merges:outbox"
 
-    def commit(self, change: Change) -> None:
-        super().commit(change)
+    def _queue(self, pipe: Pipeline, change: Change) -> None:
+        super()._queue(pipe, change)
         if change.merges:
-            # After the commit: a merge must never be announced before it is made.
-            entries = [f"{m.old}\t{m.into}" for m in change.merges]
-            pipe = self.client.pipeline(transaction=True)
-            pipe.rpush(self.outbox_key, *entries)
-            pipe.expire(self.outbox_key, _OUTBOX_TTL_S)
-            pipe.execute()
+            # In the commit's own transaction: made and queued for sending, or neither.
+            # No TTL: an entry leaves only once sent.
+            pipe.rpush(self.outbox_key, *(f"{m.old}\t{m.into}" for m in change.merges))
 
-    def take_merges(self) -> list[tuple[str, str]]:
-        """Empty the outbox: (old id, survivor now) pairs, in the order made."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.lrange(self.outbox_key, 0, -1)
-        pipe.delete(self.outbox_key)
-        raw, _ = pipe.execute()
+    def peek_merges(self, limit: int = _OUTBOX_PEEK) -> tuple[list[str], list[tuple[str, str]]]:
+        """The outbox's first entries, left in place, and their (old id, survivor
+        now) pairs in the order made."""
+        raw = self.client.lrange(self.outbox_key, 0, limit - 1)
+        entries = [e.decode() if isinstance(e, bytes) else str(e) for e in raw]
         pairs = []
-        for entry in raw:
-            text = entry.decode() if isinstance(entry, bytes) else str(entry)
-            old, _, into = text.partition("\t")
+        for entry in entries:
+            old, _, into = entry.partition("\t")
             pairs.append((old, self.resolve(into)))
-        return pairs
+        return entries, pairs
+
+    def remove_merges(self, entries: Sequence[str]) -> None:
+        """Remove these entries, once each (sent). By value, not by position: other
+        workers append and remove meanwhile; an identical entry is the same message."""
+        if not entries:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for entry in entries:
+            pipe.lrem(self.outbox_key, 1, entry)
+        pipe.execute()
 
 
 class StoriesHandler:
-    """Clusters a batch under the writers' lock, then empties the merges outbox."""
+    """Clusters a batch under the writers' lock, then sends what the merges outbox holds."""
 
     def __init__(self, settings: StoriesSettings, client: redis.Redis | None = None) -> None:
         self.settings = settings
@@ -161,36 +172,55 @@ class StoriesHandler:
         # One batch at a time in this process too: the clusterer is not thread-safe.
         self._local = asyncio.Lock()
 
-    def _cluster(self, articles: list[EnrichedArticleV1]) -> tuple[list[Assignment], list[Output]]:
+    def _cluster(
+        self, articles: list[EnrichedArticleV1]
+    ) -> tuple[list[Assignment], list[str], list[Output]]:
         with self.state.lock(self.settings.lock_timeout_s, self.settings.lock_wait_s):
             result = self.clusterer.process([article_in(a) for a in articles])
-        return result.assignments, merge_outputs(self.state.take_merges(), self.merged_topic)
+        entries, pairs = self.state.peek_merges()
+        return result.assignments, entries, merge_outputs(pairs, self.merged_topic)
 
-    async def __call__(self, items: list[Item[Any]]) -> list[Result]:
+    async def __call__(self, items: list[Item[Any]]) -> BatchResult:
         articles: list[EnrichedArticleV1] = [item.value for item in items]
         try:
             async with self._local:
-                assignments, merges = await asyncio.to_thread(self._cluster, articles)
+                assignments, entries, merges = await asyncio.to_thread(self._cluster, articles)
         except redis.RedisError as exc:  # down, timed out, or the lock lost/not had in time
             raise TemporaryFailure(f"stories state in Redis: {exc!r}") from exc
         now = datetime.now(UTC)
-        results = []
-        for article, assignment in zip(articles, assignments, strict=True):
-            results.append(
-                Result(
-                    article.article_id,
-                    outputs=[Output(article.article_id, grouped(article, assignment, now))],
-                    status_detail={
-                        "story_id": assignment.story_id,
-                        "copies": assignment.copies,
-                        **({"replayed": True} if assignment.replayed else {}),
-                    },
-                )
+        results = [
+            self._result(article, assignment, now)
+            for article, assignment in zip(articles, assignments, strict=True)
+        ]
+
+        async def sent() -> None:
+            # Every peeked entry, also those merge_outputs dropped: they never will be sent.
+            await asyncio.to_thread(self.state.remove_merges, entries)
+
+        return BatchResult(results, merges, sent if entries else None)
+
+    @staticmethod
+    def _result(article: EnrichedArticleV1, assignment: Assignment, now: datetime) -> Result:
+        try:
+            output = grouped(article, assignment, now)
+        except ValidationError as exc:
+            # A bug (the assignment breaks the contract), this article's alone: to the
+            # DLQ, without failing the batch (its clustering is committed already).
+            return Result(
+                article.article_id,
+                rejected=f"grouped article breaks its contract: {exc}",
+                error_type="ValidationError",
+                systemic=True,
             )
-        if merges and results:
-            # Merges belong to the batch, not to one article: they ride on its last result.
-            results[-1].outputs.extend(merges)
-        return results
+        return Result(
+            article.article_id,
+            outputs=[Output(article.article_id, output)],
+            status_detail={
+                "story_id": assignment.story_id,
+                "copies": assignment.copies,
+                **({"replayed": True} if assignment.replayed else {}),
+            },
+        )
 
 
 def make_handler(settings: StoriesSettings) -> BatchHandler:

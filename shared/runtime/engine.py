@@ -12,13 +12,16 @@ client so that they run the same in a Faust worker and in a unit test.
 * The :class:`DlqPolicy` watches systemic failures per partition and raises
   before anything of the batch is delivered.
 * An unexpected error while delivering is a bug: it is raised, never retried.
+* Outputs of the batch itself (:class:`BatchResult`) go out whatever becomes of
+  any one item; the batch's ``after_delivery`` hook runs once everything is
+  delivered, before the offsets are committed, and is never run otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +35,7 @@ from shared.runtime.dead_letters import dead_letter, fit_message_limit, within_m
 from shared.runtime.policies import DlqPolicy, RetryPolicy, is_transient
 from shared.runtime.stage import (
     BatchHandler,
+    BatchResult,
     Item,
     Output,
     Record,
@@ -91,7 +95,8 @@ class StageEngine:
         metrics.MESSAGES_IN.labels(name).inc(len(records))
         parsed = [self._parse(record) for record in records]
         items = [p for p in parsed if isinstance(p, Item)]
-        handled = iter(await self._handle(items) if items else [])
+        batch = await self._handle(items) if items else BatchResult([])
+        handled = iter(batch.results)
         results = [next(handled) if isinstance(p, Item) else p for p in parsed]
         results = [within_message_limit(r) for r in results]
         self._check_dlq_limit(records, results)
@@ -101,7 +106,9 @@ class StageEngine:
             if result.rejected is not None
         ]
         outputs = [out for r in results if r.rejected is None for out in r.outputs]
+        outputs += batch.outputs
         await self._deliver(outputs, letters)
+        await self._after_delivery(batch.after_delivery)
         self._count(outputs, letters)
         await self._record_status(results)
         metrics.BATCH_SECONDS.labels(name).observe(time.monotonic() - started)
@@ -120,11 +127,11 @@ class StageEngine:
             return _contract_break(record, reason, "ValidationError")
         return Item(value, record.key, record.topic, record.partition, record.offset, record.value)
 
-    async def _handle(self, items: list[Item[Any]]) -> list[Result]:
+    async def _handle(self, items: list[Item[Any]]) -> BatchResult:
         """The handler's results, retrying temporary failures; an unexpected
         error is narrowed down to the one item that causes it."""
         try:
-            results = await self.retry.run(
+            handled = await self.retry.run(
                 lambda: self.handler(items),
                 retry_on=lambda exc: isinstance(exc, TemporaryFailure),
                 on_retry=self._log_retry("temporary failure, retrying the batch"),
@@ -136,22 +143,22 @@ class StageEngine:
                     exc_info=True,
                     extra={"stage": self.stage.name},
                 )
-                return [r for item in items for r in await self._handle([item])]
+                return _combine([await self._handle([item]) for item in items])
             log.exception("message failed", extra={"stage": self.stage.name})
-            return [
-                Result(
-                    article_id=getattr(items[0].value, "article_id", None),
-                    rejected=str(error) or repr(error),
-                    error_type=type(error).__name__,
-                    systemic=True,
-                )
-            ]
-        if len(results) != len(items):
+            failed = Result(
+                article_id=getattr(items[0].value, "article_id", None),
+                rejected=str(error) or repr(error),
+                error_type=type(error).__name__,
+                systemic=True,
+            )
+            return BatchResult([failed])
+        batch = handled if isinstance(handled, BatchResult) else BatchResult(handled)
+        if len(batch.results) != len(items):
             raise RuntimeError(
-                f"stage {self.stage.name}: handler returned {len(results)} results "
+                f"stage {self.stage.name}: handler returned {len(batch.results)} results "
                 f"for {len(items)} items"
             )
-        return results
+        return batch
 
     def _check_dlq_limit(self, records: Sequence[Record], results: list[Result]) -> None:
         by_partition: dict[int, list[bool]] = {}
@@ -176,6 +183,21 @@ class StageEngine:
             retry_on=is_transient,
             on_retry=self._log_retry("could not deliver outputs, retrying"),
         )
+
+    async def _after_delivery(self, hook: Callable[[], Awaitable[None]] | None) -> None:
+        """The batch's hook, once its outputs are delivered. A failure is logged,
+        not raised: the outputs are out, and the hook's work is redone later
+        (see :class:`BatchResult`); failing the batch would only send them again."""
+        if hook is None:
+            return
+        try:
+            await hook()
+        except Exception:
+            log.warning(
+                "after-delivery hook failed; a later batch redoes its work",
+                exc_info=True,
+                extra={"stage": self.stage.name},
+            )
 
     def _topic_for(self, out: Output) -> str:
         if out.topic is not None:
@@ -218,6 +240,30 @@ class StageEngine:
             )
 
         return on_retry
+
+
+def _combine(parts: list[BatchResult]) -> BatchResult:
+    """The handler's answers for items taken one by one, as one batch's. Each call
+    may repeat the batch outputs of the calls before (an outbox peeked again, its
+    messages made again with a new timestamp): an output on a topic and key an
+    earlier call already gave is taken as that one, asked again, and sent once.
+    Every call's hook runs."""
+    outputs: list[Output] = []
+    seen: set[tuple[str | None, str]] = set()
+    for part in parts:
+        outputs += [out for out in part.outputs if (out.topic, out.key) not in seen]
+        seen |= {(out.topic, out.key) for out in part.outputs}
+    hooks = [part.after_delivery for part in parts if part.after_delivery is not None]
+
+    async def after_delivery() -> None:
+        for hook in hooks:
+            await hook()
+
+    return BatchResult(
+        [r for part in parts for r in part.results],
+        outputs,
+        after_delivery if hooks else None,
+    )
 
 
 def _contract_break(record: Record, reason: str, error_type: str) -> Result:

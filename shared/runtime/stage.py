@@ -99,7 +99,27 @@ class Result:
     systemic: bool = False
 
 
-BatchHandler = Callable[[list[Item[Any]]], Awaitable[list[Result]]]
+@dataclass
+class BatchResult:
+    """What a handler returns when the batch itself, not only its items, has
+    something to deliver: ``results`` (one per item, as a plain list would be),
+    ``outputs`` that belong to the batch (e.g. the merges an outbox holds),
+    delivered whatever becomes of any one item, so a rejected or oversized
+    article never takes them along, and ``after_delivery``, awaited once every
+    output and dead letter of the batch is delivered and before its offsets are
+    committed (e.g. to delete the outbox entries just sent).
+
+    ``after_delivery`` must be safe to skip: if it fails, or the process dies
+    before it runs, the outputs went out and the hook's work is redone by a
+    later batch (an outbox re-sends; consumers of such outputs are idempotent).
+    So the engine logs its failure and goes on."""
+
+    results: list[Result]
+    outputs: list[Output] = field(default_factory=list)
+    after_delivery: Callable[[], Awaitable[None]] | None = None
+
+
+BatchHandler = Callable[[list[Item[Any]]], Awaitable[list[Result] | BatchResult]]
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from services.entities.registry_redis import RedisStore
 from services.entities.resolve import Resolver
 from services.entities.settings import EntitySettings
 from services.entities.stage import ENTITIES, batch_handler, make_store
-from shared.contracts.models import CleanArticleV1, EnrichedArticleV1, MergeV1
+from shared.contracts.models import CleanArticleV1, DeadLetterV1, EnrichedArticleV1, MergeV1
 from shared.contracts.topics import CLEAN, ENRICHED, MERGED
+from shared.runtime.dead_letters import MAX_MESSAGE_BYTES
 from shared.runtime.memory import MemoryBroker, MemoryStream, memory_engine
 from shared.runtime.stage import Item, TemporaryFailure
 from tests.conftest import REDIS_URL, new_namespace
@@ -127,3 +128,58 @@ def test_redis_down_is_a_temporary_failure(pipelines: PipelineSet) -> None:
 
     with pytest.raises(TemporaryFailure, match="entity registry in Redis"):
         asyncio.run(run())
+
+
+def _merges(broker: MemoryBroker, namespace: str) -> list[tuple[str, str, str | None]]:
+    found = [
+        MergeV1.model_validate(orjson.loads(r.value))
+        for r in broker.messages(MERGED.full_name(namespace))
+    ]
+    return [(m.old_id, m.new_id, m.name) for m in found]
+
+
+def _worker(namespace: str, pipelines: PipelineSet, broker: MemoryBroker) -> MemoryStream:
+    """A fresh entities worker (its own resolver) on the namespace's registry."""
+    settings = EntitySettings(namespace=namespace, redis_url=REDIS_URL)
+    handler = batch_handler(pipelines, Resolver(make_store(settings)), settings)
+    engine = memory_engine(ENTITIES, settings, broker, handler=handler)
+    return MemoryStream(engine, broker, CLEAN.full_name(namespace), "g", 8)
+
+
+def test_a_merge_whose_batch_was_not_delivered_is_sent_by_the_retry(
+    namespace: str, pipelines: PipelineSet
+) -> None:
+    broker = MemoryBroker()
+    source = CLEAN.full_name(namespace)
+    for n, text in enumerate([LONE, FULL_1]):
+        broker.produce(source, f"{n:032x}".encode(), clean(text, n))
+    asyncio.run(_worker(namespace, pipelines, broker).run_until_idle())
+    broker.produce(source, f"{2:032x}".encode(), clean(FULL_2, 2))  # makes the merge
+    broker.fail_sends.append(TypeError("the producer broke; the worker is killed"))
+    with pytest.raises(TypeError):
+        asyncio.run(_worker(namespace, pipelines, broker).run_until_idle())
+    assert _merges(broker, namespace) == []
+    # The registry has the redirect, so the retry makes no merge; the outbox sends it.
+    asyncio.run(_worker(namespace, pipelines, broker).run_until_idle())
+    assert _merges(broker, namespace) == [(LONE_ID, TRUMP, "Donald Trump")]
+    client = redis.Redis.from_url(REDIS_URL)
+    assert client.llen(f"{namespace}entities:merges:outbox") == 0  # sent, then removed
+    client.close()
+
+
+def test_an_oversized_article_in_the_batch_does_not_take_the_merge_along(
+    namespace: str, pipelines: PipelineSet
+) -> None:
+    broker = MemoryBroker()
+    source = CLEAN.full_name(namespace)
+    # The article that makes the merge is the one too big to send.
+    huge = " ".join([FULL_2] * (MAX_MESSAGE_BYTES // len(FULL_2) + 1))
+    for n, text in enumerate([LONE, FULL_1, huge]):
+        broker.produce(source, f"{n:032x}".encode(), clean(text, n))
+    asyncio.run(_worker(namespace, pipelines, broker).run_until_idle())  # one batch
+    assert _merges(broker, namespace) == [(LONE_ID, TRUMP, "Donald Trump")]
+    letters = [
+        DeadLetterV1.model_validate(orjson.loads(r.value))
+        for r in broker.messages(CLEAN.full_dlq(namespace) or "")
+    ]
+    assert [(d.key, d.error_type) for d in letters] == [(f"{2:032x}", "OutputTooLarge")]

@@ -6,6 +6,7 @@ dead letters and the committed offsets."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
@@ -15,11 +16,13 @@ from aiokafka.errors import KafkaConnectionError
 
 from shared.contracts.models import DeadLetterV1, RawArticleV1
 from shared.contracts.topics import CLEAN, RAW
+from shared.runtime.dead_letters import MAX_MESSAGE_BYTES
 from shared.runtime.memory import MemoryBroker, MemoryStream, group_offsets, memory_engine
 from shared.runtime.policies import DlqLimitExceeded, DlqPolicy, RetryPolicy
 from shared.runtime.settings import WorkerSettings
 from shared.runtime.stage import (
     BatchHandler,
+    BatchResult,
     Item,
     Output,
     Result,
@@ -230,3 +233,111 @@ async def test_a_stop_request_lets_the_batch_in_hand_finish_and_be_committed() -
     engine = memory_engine(STAGE, _settings(), broker, handler=_echo_handler(None))
     await MemoryStream(engine, broker, IN, GROUP, 3).run_until_idle()
     assert len(broker.messages(OUT)) == 6
+
+
+# ------------------------------------------------------------------ batch outputs
+SIDE = f"{NS}side"  # the topic of the batch's own outputs (an outbox's merges, say)
+
+
+class Outbox:
+    """A handler with an outbox: each call peeks every entry not yet sent and sends
+    it as an output of the batch; the after-delivery hook removes what was sent."""
+
+    def __init__(self, *entries: str) -> None:
+        self.entries = list(entries)
+        self.hook_calls = 0
+
+    async def __call__(self, items: list[Item[Any]]) -> BatchResult:
+        if any(i.value.text == "POISON" for i in items):
+            raise KeyError("a bug that only this article triggers")
+        peeked = list(self.entries)
+        results = [
+            Result(i.value.article_id, outputs=[Output(i.value.article_id, i.value)]) for i in items
+        ]
+        outputs = [Output(e, _merge(e), topic=SIDE) for e in peeked]
+
+        async def sent() -> None:
+            self.hook_calls += 1
+            for entry in peeked:
+                if entry in self.entries:
+                    self.entries.remove(entry)
+
+        return BatchResult(results, outputs, sent)
+
+
+def _merge(entry: str) -> RawArticleV1:
+    return RawArticleV1(
+        article_id=uuid.uuid5(uuid.NAMESPACE_URL, entry).hex, source="outbox", text=entry
+    )
+
+
+def _side(broker: MemoryBroker) -> list[str]:
+    return [r.key.decode() for r in broker.messages(SIDE) if r.key is not None]
+
+
+def test_batch_outputs_survive_a_rejected_article_and_the_hook_runs_after_delivery() -> None:
+    broker = MemoryBroker()
+    broker.produce(IN, b"big", _raw("x" * (MAX_MESSAGE_BYTES + 10)))  # output over the limit
+    broker.produce(IN, b"ok", _raw())
+    outbox = Outbox("m1", "m2")
+    _run(broker, outbox)
+    (letter,) = _letters(broker)
+    assert letter.error_type == "OutputTooLarge" and letter.key == "big"
+    assert _side(broker) == ["m1", "m2"]  # not dropped with the article
+    assert len(broker.messages(OUT)) == 1
+    assert outbox.entries == [] and outbox.hook_calls == 1
+
+
+def test_the_hook_never_runs_when_delivery_fails_so_a_restart_sends_again() -> None:
+    broker = MemoryBroker(fail_sends=[TypeError("a bug in the producer code")])
+    broker.produce(IN, b"k", _raw())
+    outbox = Outbox("m1")
+    with pytest.raises(TypeError):
+        _run(broker, outbox)
+    assert outbox.entries == ["m1"] and outbox.hook_calls == 0
+    assert group_offsets(broker, GROUP) == {}
+    _run(broker, outbox)  # the restarted worker
+    assert _side(broker) == ["m1"] and outbox.entries == []
+
+
+def test_the_hook_never_runs_when_the_dlq_limit_stops_the_stage() -> None:
+    broker = MemoryBroker()
+    for i in range(10):
+        broker.produce(IN, f"j{i}".encode(), b'{"junk": true}')
+    broker.produce(IN, b"k", _raw())
+    outbox = Outbox("m1")
+    with pytest.raises(DlqLimitExceeded):
+        _run(broker, outbox, batch=11, dlq_window=10, dlq_max_ratio=0.5)
+    assert _side(broker) == [] and outbox.entries == ["m1"] and outbox.hook_calls == 0
+
+
+def test_item_by_item_retry_sends_batch_outputs_once_and_runs_every_hook() -> None:
+    broker = MemoryBroker()
+    for _ in range(3):
+        broker.produce(IN, b"k", _raw())
+    broker.produce(IN, b"p", _raw("POISON"))
+    outbox = Outbox("m1", "m2")
+    _run(broker, outbox)
+    assert _side(broker) == ["m1", "m2"]  # each single-item call peeked both
+    assert outbox.hook_calls == 3 and outbox.entries == []
+    assert [letter.key for letter in _letters(broker)] == ["p"]
+    assert len(broker.messages(OUT)) == 3
+
+
+def test_a_failing_hook_is_logged_and_the_batch_still_commits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = MemoryBroker()
+    broker.produce(IN, b"k", _raw())
+
+    async def handler(items: list[Item[Any]]) -> BatchResult:
+        async def broken() -> None:
+            raise ConnectionError("Redis went away")
+
+        results = [Result(i.value.article_id) for i in items]
+        return BatchResult(results, [], broken)
+
+    with caplog.at_level(logging.WARNING):
+        _run(broker, handler)
+    assert group_offsets(broker, GROUP) == {(IN, 0): 1}
+    assert any("after-delivery hook failed" in r.getMessage() for r in caplog.records)
