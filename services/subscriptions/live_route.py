@@ -1,5 +1,16 @@
 """The route of the live counts (``GET /v1/search/live``); the stream
-itself is :mod:`services.subscriptions.live`."""
+itself is :mod:`services.subscriptions.live`.
+
+It takes what ``/v1/search`` takes, under the search's own limits, not the
+tighter ones of a subscription: a page counts whatever it can show (a
+refused stream would leave it retrying for nothing). The cost stays
+bounded: a stream asks one ``count`` every ``live_poll_s`` (no scoring,
+aggregation or highlight, less than the search it follows), streams are
+capped per address and per process (``LiveLimits``), connecting spends the
+search's rate budget, and ``since`` goes back at most ``live_max_age_s``.
+With ``entity=<id>`` (validated as ``/v1/entities/{id}`` validates it), it
+counts the articles naming that entity, as the entity page does.
+"""
 
 # No `from __future__ import annotations`: FastAPI reads the annotations of
 # the route closure at run time.
@@ -14,12 +25,26 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
+from services.search.limits import query_problem
 from services.search.models import DateBound
 from services.subscriptions.live import LiveLimits, count_query, live_events, since_problem
 from services.subscriptions.matching import subscription_query
-from services.subscriptions.models import SearchFields, limit_problems
+from services.subscriptions.models import ENTITY_ID, MAX_ENTITY_ID_CHARS, SearchFields
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.contracts.index import alias_name
+
+# Values per filter, as /v1/search allows (services/search/params.py's
+# MAX_FILTER_VALUES, which a test pins: that module is the search's own).
+SEARCH_FILTER_VALUES = 50
+EntityParam = Annotated[
+    str | None,
+    Query(
+        pattern=ENTITY_ID.pattern,
+        max_length=MAX_ENTITY_ID_CHARS,
+        description="An entity id, as /v1/entities/{id} takes it (Q30, ent_ + 16 hex): "
+        "count the articles naming it.",
+    ),
+]
 
 
 def live_route(
@@ -28,7 +53,7 @@ def live_route(
     """Add `GET /v1/search/live` to the router; `es` gives the client
     (made by the router's lifespan)."""
     limits = LiveLimits(settings.live_max_per_client, settings.live_max_connections)
-    Values = Annotated[list[str] | None, Query(max_length=50)]
+    Values = Annotated[list[str] | None, Query(max_length=SEARCH_FILTER_VALUES)]
 
     @router.get(
         "/v1/search/live",
@@ -39,7 +64,7 @@ def live_route(
     async def live(
         request: Request,
         since: Annotated[datetime, Query(description="Count articles indexed after this.")],
-        q: Annotated[str, Query(max_length=settings.max_query_chars)] = "",
+        q: Annotated[str, Query(max_length=settings.search_max_query_chars)] = "",
         people: Values = None,
         organisations: Values = None,
         places: Values = None,
@@ -48,10 +73,12 @@ def live_route(
         author: Values = None,
         date_from: Annotated[DateBound | None, Query(alias="from")] = None,
         date_to: Annotated[DateBound | None, Query(alias="to")] = None,
+        entity: EntityParam = None,
     ) -> StreamingResponse:
         """Server-Sent Events: `count` events with how many articles matching
-        this search (the parameters of /v1/search) were indexed after
-        `since`; sent at once, then when the number changes."""
+        this search (the parameters of /v1/search, and optionally an
+        `entity` id, as its page counts them) were indexed after `since`;
+        sent at once, then when the number changes."""
         fields = _live_fields(
             settings,
             since,
@@ -64,6 +91,7 @@ def live_route(
             author=author or [],
             date_from=date_from,
             date_to=date_to,
+            entity=entity,
         )
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         client = request.client.host if request.client else "unknown"
@@ -71,7 +99,9 @@ def live_route(
             raise HTTPException(
                 429, detail="too many live streams open", headers={"Retry-After": "30"}
             )
-        query = count_query(subscription_query(fields), since)
+        # As /v1/search lists it: the last word also as a prefix ("harb" on
+        # screen lists harbour; its count must too).
+        query = count_query(subscription_query(fields, prefix_last=True), since)
         alias = alias_name(settings.namespace)
 
         async def count() -> int:
@@ -107,13 +137,18 @@ def live_route(
 
 
 def _live_fields(settings: SubscriptionsSettings, since: datetime, **given: Any) -> SearchFields:
-    """The search of a live stream, under the subscriptions' limits (an
-    empty search is allowed: the home page counts everything new)."""
+    """The search of a live stream, under /v1/search's limits (an empty
+    search is allowed: the home page counts everything new)."""
     try:
         fields = SearchFields(**given)
+        request = fields.search_request()  # what /v1/search would make of it
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from exc
-    problems = [p for p in limit_problems(fields, None, None, settings) if "empty" not in p[1]]
+        # Located like FastAPI's own errors, as /v1/search locates them.
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+    problems: list[tuple[str, str]] = []
+    if (problem := query_problem(request.q, settings.search_max_expanding_terms)) is not None:
+        problems.append(("q", problem))
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
     if (problem := since_problem(since, datetime.now(UTC), settings.live_max_age_s)) is not None:
         problems.append(("since", problem))

@@ -48,13 +48,15 @@ _ANALYZE_CHUNK = 1000
 _COMBINED_CHUNK = 100
 
 
-def subscription_query(sub: SearchFields) -> dict[str, Any]:
+def subscription_query(sub: SearchFields, *, prefix_last: bool = False) -> dict[str, Any]:
     """The query deciding which articles the saved search lists, as
     /v1/search decides it (``matching_query``: words, date range, facet
     filters), without the search box's prefix matching of the last word (a
     saved search is not being typed: "result" must not follow "resultant",
-    and a prefix would make the presearch useless), plus the entity."""
-    query = matching_query(sub.search_request(), prefix_last=False)
+    and a prefix would make the presearch useless), plus the entity. The
+    live count of an open page keeps the prefix (`prefix_last`): it counts
+    what that page lists."""
+    query = matching_query(sub.search_request(), prefix_last=prefix_last)
     if (entity := sub.entity_filter()) is not None:
         query["bool"]["filter"].append({"term": {entity[0]: entity[1]}})
     return query

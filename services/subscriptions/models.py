@@ -30,6 +30,10 @@ EntityField = Literal["people", "organisations", "places", "groups", "events", "
 # or the id the entities stage gives an entity it could not link. Articles
 # hold every id of theirs in the index field `entity_ids`.
 ENTITY_ID = re.compile(r"^(Q\d+|ent_[0-9a-f]{16})$")
+# The longest id the entity pages take (/v1/entities/{id}; a hostile "Q" and
+# 10,000 digits is no id). Both equal the search's own rule
+# (services/search/entitynames.py), which tests pin.
+MAX_ENTITY_ID_CHARS = 24
 ENTITY_IDS_FIELD: EntityField = "entity_ids"
 # "type:name" as entity pages will name an entity; singular and US forms too.
 ENTITY_TYPES: dict[str, EntityField] = {

@@ -20,9 +20,10 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.runtime.addresses import NetworkList
 from shared.runtime.ports import PORTS
-from shared.runtime.settings import CommonSettings, WorkerSettings
+from shared.runtime.settings import CommonSettings, SearchSettings, WorkerSettings
 
 _ALLOWED_NETWORKS = "NEWSFLOW_WEBHOOKS_ALLOWED_NETWORKS"
+_SEARCH = SearchSettings.model_fields
 
 
 class SubscriptionsSettings(CommonSettings):
@@ -70,6 +71,20 @@ class SubscriptionsSettings(CommonSettings):
     live_max_connections: int = Field(default=200, ge=1, le=100_000)
     live_max_age_s: int = Field(
         default=86_400, ge=60, description="How far back `since` may go (counting costs)."
+    )
+    # A live count takes every search /v1/search takes (a page may count
+    # whatever it can show), so it reads the search's own limits, from the
+    # search's variables: one setting, never two that drift apart.
+    search_max_query_chars: int = Field(
+        default=_SEARCH["max_query_chars"].default,
+        ge=1,
+        validation_alias="NEWSFLOW_SEARCH_MAX_QUERY_CHARS",
+    )
+    search_max_expanding_terms: int = Field(
+        default=_SEARCH["max_expanding_terms"].default,
+        ge=0,
+        le=50,
+        validation_alias="NEWSFLOW_SEARCH_MAX_EXPANDING_TERMS",
     )
     es_timeout_s: float = Field(default=5.0, gt=0, le=120)
 

@@ -7,6 +7,8 @@
  * page and gives app.js small links to it (link(id, name)) for facet values
  * and entity chips. Names it has seen (facets, chips, suggestions) are
  * remembered (remember/nameOf) so an id filter's chip shows a name.
+ * A page drawn tells live.js ("newsflow:entity") to count the entity's new
+ * articles into its banner; "show" draws the page again.
  * Like app.js, nothing from the API is parsed as HTML (util.js's el()).
  */
 "use strict";
@@ -68,10 +70,16 @@
     return view;
   }
 
+  /** live.js: count this page's new articles (null: stop counting). */
+  function announce(detail) {
+    document.dispatchEvent(new CustomEvent("newsflow:entity", { detail }));
+  }
+
   function hide() {
     if (request) request.abort();
     if (view) view.hidden = true;
     shown = null;
+    announce(null);
   }
 
   async function show(id) {
@@ -79,8 +87,11 @@
     page.hidden = false;
     if (shown === id) return;
     if (request) request.abort();
+    announce(null);
     const current = new AbortController();
     request = current;
+    // "New" articles: indexed after the page was asked for (none missed).
+    const since = new Date().toISOString();
     fill(page, backLink(), el("p", { class: "muted" }, "Loading…"));
     try {
       const response = await fetch(`/v1/entities/${encodeURIComponent(id)}`, { signal: current.signal, headers: { Accept: "application/json" } });
@@ -96,7 +107,7 @@
       // A merged id answers with its survivor: the URL follows.
       if (body.id !== id) app().go({ entity: body.id }, { replace: true });
       shown = body.id;
-      render(body);
+      render(body, since);
     } catch (error) {
       if (error.name === "AbortError" || current !== request) return;
       shown = null;
@@ -124,7 +135,12 @@
     return { entity: "", q: `"${entity.name.replaceAll('"', "")}"` };
   }
 
-  function render(entity) {
+  function reload(id) {
+    shown = null;
+    show(id);
+  }
+
+  function render(entity, since) {
     remember(entity.id, entity.name);
     document.title = `${entity.name} – Newsflow`;
     const type = TYPES[entity.type] || TYPES.other;
@@ -149,6 +165,7 @@
       }, "Follow"));
     }
     const title = el("h1", { id: "entity-title", tabindex: "-1" }, entity.name);
+    const banner = el("div", { class: "live-banner", id: "entity-live-banner", role: "status", "aria-live": "polite", hidden: true });
     fill(container(),
       backLink(),
       el("header", { class: "entity-head" },
@@ -160,10 +177,12 @@
           entity.known ? null : el("span", { class: "muted" }, "named as the articles name it")),
         entity.aliases.length ? el("p", { class: "entity-aliases muted" }, `Also: ${entity.aliases.join(" · ")}`) : null,
         el("div", { class: "entity-actions" }, actions)),
+      banner,
       histogram(entity),
       el("div", { class: "entity-columns" }, related(entity), sources(entity)),
       latest(entity));
     title.focus({ preventScroll: true });
+    announce({ id: entity.id, since, banner, reload: () => reload(entity.id) });
   }
 
   // ------------------------------------------------------------ parts

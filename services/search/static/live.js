@@ -2,6 +2,8 @@
  * Newsflow search UI: live counts (issue 16). While results are on screen,
  * the page listens to /v1/search/live (Server-Sent Events) for the same
  * search and shows "3 new articles — show"; "show" runs the search again.
+ * An entity page (entity.js) is counted the same way, with `entity=<id>`:
+ * it sends "newsflow:entity" with the banner to fill and how to reload.
  *
  * Politeness, since every open page holds a connection:
  * - one stream per page, closed as soon as the search changes, an article
@@ -9,8 +11,11 @@
  *   same starting point, when the tab is shown again);
  * - EventSource reconnects by itself after a dropped connection or the
  *   server's "end" (the delay the server announced); a stream the server
- *   refuses (429 too many, 422, 503) is retried here with a doubling delay,
- *   a few times, then left alone until the search changes.
+ *   refuses (429 too many, 503) is retried here with a doubling delay, a few
+ *   times, then left alone until the search changes. (EventSource does not
+ *   tell the status; the server takes every search /v1/search takes, so a
+ *   422 only comes from a clock far off or a tab hidden for a day, and is
+ *   bounded the same way.)
  *
  * "New" means indexed after the results were drawn, by this browser's clock
  * (the server refuses a start more than a minute ahead of its own).
@@ -24,7 +29,11 @@
   const RETRY_MAX_MS = 300_000;
   const MAX_REFUSALS = 6;
 
-  let current = null; // { key, params, since }: the search being counted
+  // What is counted: { key, params, since, banner (null: the search page's),
+  // reload }. `lastSearch`: the search page's, kept while an entity page is
+  // shown, so that back on the same results the count goes on from its start.
+  let current = null;
+  let lastSearch = null;
   let active = false; // its results are on screen (not an article, not an error)
   let source = null;
   let refusals = 0;
@@ -52,8 +61,14 @@
     return banner;
   }
 
+  function bannerOf(target) {
+    if (!target) return null;
+    if (!target.banner) return ensureBanner();
+    return target.banner.isConnected ? target.banner : null;
+  }
+
   function showCount(count) {
-    const node = ensureBanner();
+    const node = bannerOf(current);
     if (!node) return;
     if (!(count > 0)) {
       node.hidden = true;
@@ -70,6 +85,10 @@
   function showNew() {
     showCount(0);
     fresh = true;
+    if (current) current.reload();
+  }
+
+  function reloadSearch() {
     window.NewsflowApp.reload();
     const main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });
@@ -112,29 +131,58 @@
     });
   }
 
+  /** Nothing to count on screen (an article, an error, no page yet). */
+  function pause() {
+    active = false;
+    close();
+    showCount(0);
+  }
+
+  /** Count `target` from now on, in place of what was counted. */
+  function watch(target) {
+    showCount(0);
+    fresh = false;
+    refusals = 0;
+    active = true;
+    current = target;
+    open();
+  }
+
   document.addEventListener("newsflow:search", (event) => {
     const detail = event.detail;
     if (!detail) {
       // An article (or an error) in place of the results: stop counting,
       // and go on from the same start when the same results come back.
-      active = false;
-      close();
-      showCount(0);
+      pause();
       return;
     }
     const key = keyOf(detail);
-    active = true;
-    // Same search (back from an article, another page, another sort): keep
-    // counting from the same start.
-    if (current && current.key === key && !fresh) {
+    // Same search (back from an article or an entity page, another page,
+    // another sort): keep counting from the same start.
+    if (lastSearch && lastSearch.key === key && !fresh) {
+      active = true;
+      if (current !== lastSearch) {
+        close();
+        current = lastSearch;
+      }
       if (!source) open();
       return;
     }
-    fresh = false;
-    refusals = 0;
-    current = { key, params: detail.params, since: new Date().toISOString() };
-    showCount(0);
-    open();
+    lastSearch = { key, params: detail.params, since: new Date().toISOString(), banner: null, reload: reloadSearch };
+    watch(lastSearch);
+  });
+
+  // From entity.js: { id, since (when the page was asked for), banner,
+  // reload }, or null when the page goes away. Each page drawn counts from
+  // its own request: its numbers are as fresh as that.
+  document.addEventListener("newsflow:entity", (event) => {
+    const detail = event.detail;
+    if (!detail) {
+      if (current && current.banner) pause();
+      return;
+    }
+    const params = new URLSearchParams({ entity: detail.id });
+    watch({ key: `entity:${detail.id}`, params: params.toString(), since: detail.since, banner: detail.banner, reload: detail.reload });
   });
 
   document.addEventListener("visibilitychange", () => {
