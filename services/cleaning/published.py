@@ -22,7 +22,9 @@ Witnesses, in order of trust:
    teaser lists, none labelled as an update;
 4. a full date in the URL's path (``/2019/11/20/``), set when the article was
    first published and kept when it changes;
-5. htmldate's extensive search (original date), which also reads the URL and the
+5. a short labelled line anywhere on the page, "Posted on: …" before "Last
+   updated: …" (:mod:`~services.cleaning.stamp_lines`);
+6. htmldate's extensive search (original date), which also reads the URL and the
    visible text; it costs the most, so it runs only when nothing above answered.
    Its January 1st at midnight is a year alone (a copyright line, "… in 2025"),
    not a publication day, and is dropped. With no publication witness at all it
@@ -52,6 +54,7 @@ from lxml.html import HtmlElement
 
 from services.cleaning.dates import date_of
 from services.cleaning.page import ARTICLE_TYPES, PAGE_TYPES, PageFacts, clean_value
+from services.cleaning.stamp_lines import labelled_stamp
 from services.cleaning.stamps import UPDATE_RE, headline_stamps, time_stamps
 from shared.contracts.sanity import latest_publication, plausible_publication
 
@@ -341,4 +344,7 @@ def published_at(
     in_url = date_in_url(url)
     if in_url is not None and (found := plausible(parse_datetime(in_url), now, "URL")):
         return found
+    labelled = labelled_stamp(tree, facts.lang, now)
+    if labelled is not None:
+        return labelled
     return _first_plausible(_htmldate(tree, url, now), now)
