@@ -56,7 +56,7 @@ from services.search.models import (
 )
 from services.search.params import search_request_dependency
 from services.search.pits import PitRegistry
-from services.search.ratelimit import InFlight, RateLimiter, client_budget
+from services.search.ratelimit import Budget, InFlight, RateLimiter, client_budget, search_budget
 from services.search.service import PIT_KEEP_ALIVE_S, ArticleNotFound, SearchService
 from services.search.stories import stories_router
 from services.subscriptions.api import subscriptions_router
@@ -149,19 +149,34 @@ def _json(body: bytes, cache: CacheStatus) -> Response:
 
 
 # ----------------------------------------------------------------- routes
-def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
-    router = APIRouter(prefix="/v1", responses=ERRORS, dependencies=[Depends(client_budget)])
+def search_router(settings: SearchSettings) -> APIRouter:
+    """``/v1/search`` alone: the other /v1 routes count their client's budget
+    first (``client_budget``); the search sends the count alongside its work
+    when the client is comfortably under its budget (``search_budget``)."""
+    router = APIRouter(prefix="/v1", responses=ERRORS)
     search_request = search_request_dependency(settings)
-    Search = Annotated[SearchRequest, Depends(search_request)]
 
     @router.get("/search", response_model=SearchResponse, summary="Search articles")
     async def search(
-        request: Annotated[SearchRequest, Depends(search_request)], service: Service
+        # First: its count starts before the parameters are read, and an
+        # invalid request past the limit is a 429, as with client_budget.
+        budget: Annotated[Budget, Depends(search_budget)],
+        request: Annotated[SearchRequest, Depends(search_request)],
+        service: Service,
     ) -> Response:
         """Full-text search with facets, a date histogram and highlighted
         snippets (HTML-escaped; `<mark>` is the only tag)."""
         body, cache = await service.search(request)
+        await budget.confirm()
         return _json(body, cache)
+
+    return router
+
+
+def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=ERRORS, dependencies=[Depends(client_budget)])
+    search_request = search_request_dependency(settings)
+    Search = Annotated[SearchRequest, Depends(search_request)]
 
     @router.get("/search/facets/{facet}", response_model=FacetValuesResponse)
     async def facet_values(
@@ -443,6 +458,7 @@ def create_app(settings: SearchSettings, export: ExportSettings | None = None) -
     install_security(app)
     app.add_middleware(RequestMetrics, stage="search")
     app.state.export_slots = ExportSlots(export.max_concurrent)
+    app.include_router(search_router(settings))
     app.include_router(api_router(settings, export))
     # Stories (/v1/stories/{id}): services/search/stories.py.
     app.include_router(stories_router(responses=ERRORS, dependencies=[Depends(client_budget)]))
@@ -469,8 +485,9 @@ def main(port: int | None = None) -> None:
         service="newsflow-search",
         # C HTTP parser and libuv loop (pinned dependencies): uvicorn's
         # pure-Python h11 was ~19% of the API's CPU per search
-        # (docs/benchmarks.md, "Search latency").
-        http="httptools",
+        # (docs/benchmarks.md, "Search latency"). The parser is uvicorn's
+        # httptools protocol, each response's head sent with its body (wire).
+        http="services.search.wire:HeadWithBodyProtocol",
         loop="uvloop",
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from services.search import stored
 from services.search.entitynames import is_entity_id
-from services.search.models import FACET_FIELDS, EntityRef, FacetBucket, FacetName
+from services.search.models import FACET_FIELDS, FacetBucket, FacetName
 from shared.contracts.index import ENTITY_ID_FIELDS, ENTITY_KEY_SEP
 
 ID_FIELDS: dict[FacetName, str] = {
@@ -87,20 +87,28 @@ def _buckets(agg: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
 def entity_buckets(
     agg: Mapping[str, Any], selected: Sequence[str], names: Mapping[str, str]
 ) -> list[FacetBucket]:
+    return [FacetBucket.model_validate(b) for b in entity_bucket_fields(agg, selected, names)]
+
+
+def entity_bucket_fields(
+    agg: Mapping[str, Any], selected: Sequence[str], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """Top ids first (with their names), then any selected value the top
-    list left out: an id with its name, a name filter as itself."""
+    list left out: an id with its name, a name filter as itself. As
+    ``FacetBucket``'s fields (a search's answer is built as dicts:
+    ``results.search_answer``)."""
     chosen = set(selected)
     buckets = [
-        FacetBucket(
-            value=(key := str(b["key"])),
-            id=key,
-            name=names.get(key, key),
-            count=b["doc_count"],
-            selected=key in chosen,
-        )
+        {
+            "value": (key := str(b["key"])),
+            "id": key,
+            "name": names.get(key, key),
+            "count": int(b["doc_count"]),
+            "selected": key in chosen,
+        }
         for b in _buckets(agg, "top")
     ]
-    listed = {b.value for b in buckets}
+    listed = {b["value"] for b in buckets}
     extra = {
         str(b["key"]): int(b["doc_count"])
         for part in ("selected", "selected_names")
@@ -111,13 +119,13 @@ def entity_buckets(
             continue
         entity_id = value if is_entity_id(value) else None
         buckets.append(
-            FacetBucket(
-                value=value,
-                id=entity_id,
-                name=names.get(value, value),
-                count=extra.get(value, 0),
-                selected=True,
-            )
+            {
+                "value": value,
+                "id": entity_id,
+                "name": names.get(value, value),
+                "count": extra.get(value, 0),
+                "selected": True,
+            }
         )
     return buckets
 
@@ -150,9 +158,10 @@ def hits_ids(hits: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
-def hit_entities(source: Mapping[str, Any], names: Mapping[str, str]) -> list[EntityRef]:
+def hit_entity_fields(source: Mapping[str, Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``models.EntityRef``'s fields per entity chip of a result line."""
     return [
-        EntityRef(id=entity_id, name=names.get(entity_id, entity_id), group=group)
+        {"id": entity_id, "name": names.get(entity_id, entity_id), "group": group}
         for group, ids in hit_ids(source).items()
         for entity_id in ids
     ]

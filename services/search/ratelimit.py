@@ -14,15 +14,29 @@ seconds, logging once per outage window instead of once per request.
 A window limit still lets a client send its whole budget at once: eight
 worst-case queries together slowed every other search. ``InFlight`` caps the
 requests of one address being answered at the same time by this process.
+
+The count's round trip came before every search, in series with it
+(``client_budget``). ``/v1/search`` uses ``search_budget`` instead: a client
+this process last saw at no more than half its budget in the current window
+has its count sent *alongside* its search, and ``Budget.confirm`` refuses
+(429) the request before it is answered if the count put it past the limit;
+any other client is counted first, as before. Every request is still
+counted, and every request past the limit still gets 429. What is given up:
+a refused request may reach Elasticsearch, only if, since this process last
+saw the client at half its budget or less, other processes took the whole
+other half (and at most ``InFlight``'s cap of them at once). A client past
+half its budget, or not yet seen in this window, waits for its count.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -50,6 +64,9 @@ class RateLimiter:
         self._prefix = f"{namespace}search:rate:"
         self._retry_after_s = retry_after_s
         self._down_until = 0.0
+        # The last count seen per client, for the current window only.
+        self._window = -1
+        self._seen: dict[str, int] = {}
 
     @property
     def enabled(self) -> bool:
@@ -71,9 +88,30 @@ class RateLimiter:
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return None
+        self._remember(client, window, int(count))
         if int(count) <= self.limit:
             return None
         return max(1, math.ceil((window + 1) * self.window_s - now))
+
+    def _remember(self, client: str, window: int, count: int) -> None:
+        if window != self._window:
+            if window < self._window:
+                return  # an answer from a window already over
+            self._window, self._seen = window, {}
+        self._seen[client] = max(count, self._seen.get(client, 0))
+
+    def comfortably_under(self, client: str, now: float | None = None) -> bool:
+        """True if this process last saw `client` at no more than half its
+        budget in the current window: its count may go alongside its work
+        (``search_budget``). False when off or resting (the count is then
+        free and immediate), or when the client was not seen this window."""
+        if not self.enabled or time.monotonic() < self._down_until:
+            return False
+        now = time.time() if now is None else now
+        if int(now // self.window_s) != self._window:
+            return False
+        seen = self._seen.get(client)
+        return seen is not None and seen * 2 <= self.limit
 
     def _failed(self, exc: Exception) -> None:
         self._down_until = time.monotonic() + self._retry_after_s
@@ -109,6 +147,23 @@ class InFlight:
             del self._count[client]
 
 
+def _past_limit(limiter: RateLimiter, retry: int) -> HTTPException:
+    return HTTPException(
+        429,
+        f"rate limit: at most {limiter.limit} requests per {limiter.window_s} s "
+        f"from one address; retry in {retry} s",
+        headers={"Retry-After": str(retry)},
+    )
+
+
+def _too_many_at_once(in_flight: InFlight) -> HTTPException:
+    return HTTPException(
+        429,
+        f"rate limit: at most {in_flight.limit} requests at once from one address",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def client_budget(request: Request) -> AsyncIterator[None]:
     """FastAPI dependency of every /v1 route: refuse (429) a client address
     past its budget, or with too many requests already running (the app's
@@ -120,19 +175,62 @@ async def client_budget(request: Request) -> AsyncIterator[None]:
     client = request.client.host if request.client else "unknown"
     retry = await limiter.retry_after(client)
     if retry is not None:
-        raise HTTPException(
-            429,
-            f"rate limit: at most {limiter.limit} requests per {limiter.window_s} s "
-            f"from one address; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
+        raise _past_limit(limiter, retry)
     if not in_flight.enter(client):
-        raise HTTPException(
-            429,
-            f"rate limit: at most {in_flight.limit} requests at once from one address",
-            headers={"Retry-After": "1"},
-        )
+        raise _too_many_at_once(in_flight)
     try:
         yield
     finally:
         in_flight.leave(client)
+
+
+class Budget:
+    """A request's count in its client's budget, maybe still on its way
+    (``search_budget``). The route calls ``confirm`` before answering."""
+
+    def __init__(self, limiter: RateLimiter, pending: asyncio.Future[int | None] | None) -> None:
+        self._limiter = limiter
+        self._pending = pending
+
+    async def confirm(self) -> None:
+        """429 if the count put this request past the limit."""
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        if (retry := await pending) is not None:
+            raise _past_limit(self._limiter, retry)
+
+    async def settle(self) -> None:
+        """Wait for the count without judging it (the request is over)."""
+        if self._pending is not None:
+            with suppress(asyncio.CancelledError):
+                await self._pending
+            self._pending = None
+
+
+async def search_budget(request: Request) -> AsyncIterator[Budget]:
+    """``client_budget`` with the count sent alongside the request's work
+    when the client is comfortably under its budget (module docstring). The
+    route must ``await budget.confirm()`` before it answers; any error on the
+    way (an invalid parameter, Elasticsearch down) is a 429 instead if the
+    count says so, as it would have been had it come first."""
+    limiter: RateLimiter = request.app.state.limiter
+    in_flight: InFlight = request.app.state.in_flight
+    client = request.client.host if request.client else "unknown"
+    if limiter.comfortably_under(client):
+        budget = Budget(limiter, asyncio.ensure_future(limiter.retry_after(client)))
+    else:
+        if (retry := await limiter.retry_after(client)) is not None:
+            raise _past_limit(limiter, retry)
+        budget = Budget(limiter, None)
+    if not in_flight.enter(client):
+        await budget.confirm()
+        raise _too_many_at_once(in_flight)
+    try:
+        yield budget
+    except Exception:
+        await budget.confirm()
+        raise
+    finally:
+        in_flight.leave(client)
+        await budget.settle()

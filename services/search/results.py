@@ -1,6 +1,14 @@
 """From Elasticsearch answers to API responses: pure functions, like the
 query builder, so the shapes the UI relies on are unit tested without
-servers."""
+servers.
+
+A search's answer is built as plain dicts (``search_answer``) and sent with
+orjson: pydantic models for its ~200 parts (hits, entity chips, stories,
+facet buckets), then ``model_dump_json``, were a fifth of the API's CPU per
+search. The dicts have the models' fields, in their order, with values of
+their types (``stored`` makes sure of that), so the bytes are those the
+models wrote (``tests/search/test_query.py`` compares them); the models
+(``search_response``, ``hit_from`` …) remain the documented shapes."""
 
 from __future__ import annotations
 
@@ -8,19 +16,23 @@ from collections.abc import Mapping
 from datetime import UTC, date, timedelta
 from typing import Any
 
+import orjson
+
 from services.search import stored
-from services.search.entityfacets import ID_FIELDS, entity_buckets, hit_entities, parse_key
+from services.search.entityfacets import (
+    ID_FIELDS,
+    entity_bucket_fields,
+    hit_entity_fields,
+    parse_key,
+)
 from services.search.models import (
     FACET_NAMES,
     ArticleOut,
     EntityOut,
     FacetBucket,
     FacetName,
-    Facets,
     Histogram,
-    HistogramBucket,
     Interval,
-    SearchEcho,
     SearchHit,
     SearchRequest,
     SearchResponse,
@@ -28,7 +40,6 @@ from services.search.models import (
     SimilarResponse,
     Spelling,
     StoryArticle,
-    StoryGroup,
     Suggestion,
     SuggestResponse,
 )
@@ -74,70 +85,88 @@ def _marked(marks: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
     return list(marks.get(fields[0]) or [])
 
 
-def hit_from(raw: dict[str, Any], names: Mapping[str, str] | None = None) -> SearchHit:
+def _score(value: Any) -> float | None:
+    """A hit's score as SearchHit.score holds it (a float, or null)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def hit_fields(raw: dict[str, Any], names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A hit as ``SearchHit``'s fields (in their order)."""
     # Every stored value goes through `stored`: the mapping accepts shapes the
     # indexer never writes, and none of them may fail a search.
     source = raw.get("_source") or {}
     marks = raw.get("highlight") or {}
-    return SearchHit(
-        id=raw["_id"],
-        title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
-        title_html=_title_html(_marked(marks, HIGHLIGHT_TITLES)),
-        snippets=_marked(marks, HIGHLIGHT_BODIES),
-        source=stored.text(source.get("source")) or "",
-        language=stored.text(source.get("language")),
-        published_at=stored.instant(source.get("published_at")),
-        url=stored.text(source.get("url"), 4_000),
-        authors=stored.texts(source.get("authors")),
-        word_count=stored.integer(source.get("word_count")),
-        score=raw.get("_score"),
-        people=stored.texts(source.get("people"), CHIPS_PER_GROUP),
-        organisations=stored.texts(source.get("organisations"), CHIPS_PER_GROUP),
-        places=stored.texts(source.get("places"), CHIPS_PER_GROUP),
-        entities=hit_entities(source, names or {}),
-        story_id=stored.text(source.get("story_id"), 64),
-        duplicate_of=stored.text(source.get("duplicate_of"), 64),
-    )
+    return {
+        "id": str(raw["_id"]),
+        "title": stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
+        "title_html": _title_html(_marked(marks, HIGHLIGHT_TITLES)),
+        "snippets": _marked(marks, HIGHLIGHT_BODIES),
+        "source": stored.text(source.get("source")) or "",
+        "language": stored.text(source.get("language")),
+        "published_at": stored.instant(source.get("published_at")),
+        "url": stored.text(source.get("url"), 4_000),
+        "authors": stored.texts(source.get("authors")),
+        "word_count": stored.integer(source.get("word_count")),
+        "score": _score(raw.get("_score")),
+        "people": stored.texts(source.get("people"), CHIPS_PER_GROUP),
+        "organisations": stored.texts(source.get("organisations"), CHIPS_PER_GROUP),
+        "places": stored.texts(source.get("places"), CHIPS_PER_GROUP),
+        "entities": hit_entity_fields(source, names or {}),
+        "story_id": stored.text(source.get("story_id"), 64),
+        "duplicate_of": stored.text(source.get("duplicate_of"), 64),
+        "story": None,
+    }
+
+
+def hit_from(raw: dict[str, Any], names: Mapping[str, str] | None = None) -> SearchHit:
+    return SearchHit.model_validate(hit_fields(raw, names))
 
 
 # ----------------------------------------------------------------- stories
+def story_article_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """An inner hit (or a story page's hit) as ``StoryArticle``'s fields."""
+    source = raw.get("_source") or {}
+    return {
+        "id": str(raw["_id"]),
+        "title": stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
+        "source": stored.text(source.get("source")) or "",
+        "url": stored.text(source.get("url"), 4_000),
+        "published_at": stored.instant(source.get("published_at")),
+        "duplicate_of": stored.text(source.get("duplicate_of"), 64),
+    }
+
+
 def story_article(raw: dict[str, Any]) -> StoryArticle:
     """An inner hit (or a story page's hit) as a line of its story."""
-    source = raw.get("_source") or {}
-    return StoryArticle(
-        id=str(raw["_id"]),
-        title=stored.text(source.get("title"), stored.MAX_TITLE_CHARS),
-        source=stored.text(source.get("source")) or "",
-        url=stored.text(source.get("url"), 4_000),
-        published_at=stored.instant(source.get("published_at")),
-        duplicate_of=stored.text(source.get("duplicate_of"), 64),
-    )
+    return StoryArticle.model_validate(story_article_fields(raw))
 
 
-def page_stories_from(response: dict[str, Any]) -> dict[str, StoryGroup]:
-    """The stories of a grouped page by id (``query.build_page_stories_body``);
-    ``others`` still holds every top article, the hit's own included."""
+def page_stories_from(response: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stories of a grouped page by id (``query.build_page_stories_body``),
+    as ``StoryGroup``'s fields; ``others`` still holds every top article, the
+    hit's own included."""
     buckets = ((response.get("aggregations") or {}).get("stories") or {}).get("buckets") or []
     groups = {}
     for bucket in buckets:
         top = ((bucket.get("top") or {}).get("hits") or {}).get("hits") or []
         story_id = str(bucket["key"])
-        groups[story_id] = StoryGroup(
-            id=story_id,
-            articles=max(1, int(bucket.get("doc_count") or 1)),
-            sources=max(1, stored.integer((bucket.get("sources") or {}).get("value")) or 1),
-            others=[story_article(h) for h in top],
-        )
+        groups[story_id] = {
+            "id": story_id,
+            "articles": max(1, int(bucket.get("doc_count") or 1)),
+            "sources": max(1, stored.integer((bucket.get("sources") or {}).get("value")) or 1),
+            "others": [story_article_fields(h) for h in top],
+        }
     return groups
 
 
-def with_story(hit: SearchHit, groups: dict[str, StoryGroup] | None) -> SearchHit:
-    """A grouped hit with its story (the hit itself left out of ``others``)."""
-    group = (groups or {}).get(hit.story_id or "")
-    if group is None:
-        return hit
-    others = [o for o in group.others if o.id != hit.id][:STORY_OTHERS]
-    return hit.model_copy(update={"story": group.model_copy(update={"others": others})})
+def with_story(hit: dict[str, Any], groups: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """A grouped hit (``hit_fields``) with its story (the hit itself left out
+    of ``others``)."""
+    group = (groups or {}).get(hit["story_id"] or "")
+    if group is not None:
+        others = [o for o in group["others"] if o["id"] != hit["id"]][:STORY_OTHERS]
+        hit["story"] = {**group, "others": others}
+    return hit
 
 
 def stories_total(raw: dict[str, Any]) -> int | None:
@@ -147,34 +176,43 @@ def stories_total(raw: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
-def facet_from(agg: dict[str, Any], selected: tuple[str, ...]) -> list[FacetBucket]:
+def _bucket(value: str, count: Any, selected: bool) -> dict[str, Any]:
+    """``FacetBucket``'s fields for a value that is no entity."""
+    return {"value": value, "id": None, "name": None, "count": int(count), "selected": selected}
+
+
+def facet_fields(agg: dict[str, Any], selected: tuple[str, ...]) -> list[dict[str, Any]]:
     """Top values first, then any selected value the top list left out."""
     chosen = set(selected)
     buckets = [
-        FacetBucket(value=str(b["key"]), count=b["doc_count"], selected=str(b["key"]) in chosen)
+        _bucket(str(b["key"]), b["doc_count"], str(b["key"]) in chosen)
         for b in agg["top"]["buckets"]
     ]
-    listed = {b.value for b in buckets}
+    listed = {b["value"] for b in buckets}
     extra = {str(b["key"]): b["doc_count"] for b in agg.get("selected", {}).get("buckets", [])}
     for value in selected:
         if value not in listed:
-            buckets.append(FacetBucket(value=value, count=extra.get(value, 0), selected=True))
+            buckets.append(_bucket(value, extra.get(value, 0), True))
     return buckets
 
 
-def facets_from(
+def facet_from(agg: dict[str, Any], selected: tuple[str, ...]) -> list[FacetBucket]:
+    return [FacetBucket.model_validate(b) for b in facet_fields(agg, selected)]
+
+
+def facets_fields(
     aggs: dict[str, Any], request: SearchRequest, names: Mapping[str, str] | None = None
-) -> Facets:
-    """Every facet; entity facets list ids with their names (``names``)."""
-    values: dict[FacetName, list[FacetBucket]] = {
+) -> dict[str, list[dict[str, Any]]]:
+    """Every facet (``Facets``' fields); entity facets list ids with their
+    names (``names``)."""
+    return {
         name: (
-            entity_buckets(aggs[f"facet_{name}"], getattr(request, name), names or {})
+            entity_bucket_fields(aggs[f"facet_{name}"], getattr(request, name), names or {})
             if name in ID_FIELDS
-            else facet_from(aggs[f"facet_{name}"], getattr(request, name))
+            else facet_fields(aggs[f"facet_{name}"], getattr(request, name))
         )
         for name in FACET_NAMES
     }
-    return Facets(**values)
 
 
 def interval_end(start: date, interval: Interval) -> date:
@@ -210,9 +248,14 @@ def results_span(aggs: dict[str, Any] | None) -> DateBounds | None:
 
 
 def histogram_from(agg: dict[str, Any], interval: Interval) -> Histogram:
-    """Buckets as the API shows them; yearly buckets are summed into decades
-    when the interval is one. A bucket whose dates Python cannot hold is left
-    out (``hard_bounds`` keeps them from being asked for anyway)."""
+    return Histogram.model_validate(histogram_fields(agg, interval))
+
+
+def histogram_fields(agg: dict[str, Any], interval: Interval) -> dict[str, Any]:
+    """Buckets as the API shows them (``Histogram``'s fields); yearly buckets
+    are summed into decades when the interval is one. A bucket whose dates
+    Python cannot hold is left out (``hard_bounds`` keeps them from being
+    asked for anyway)."""
     counts: dict[date, int] = {}
     for raw in agg["histogram"]["buckets"]:
         start = _bucket_start(raw, interval)
@@ -224,19 +267,20 @@ def histogram_from(agg: dict[str, Any], interval: Interval) -> Histogram:
             end = interval_end(start, interval)
         except ValueError:  # the interval ends after 9999-12-31
             continue
-        buckets.append(HistogramBucket(start=start, end=end, count=count))
-    return Histogram(interval=interval, buckets=buckets, undated=agg["undated"]["doc_count"])
+        buckets.append({"start": start, "end": end, "count": count})
+    return {"interval": interval, "buckets": buckets, "undated": int(agg["undated"]["doc_count"])}
 
 
-def echo_of(request: SearchRequest) -> SearchEcho:
-    return SearchEcho(
-        q=request.q,
-        filters={name: list(values) for name, values in request.filters().items()},
-        date_from=request.date_from,
-        date_to=request.date_to,
-        sort=request.effective_sort,
-        group=request.group,
-    )
+def echo_of(request: SearchRequest) -> dict[str, Any]:
+    """``SearchEcho``'s fields."""
+    return {
+        "q": request.q,
+        "filters": {name: list(values) for name, values in request.filters().items()},
+        "date_from": request.date_from,
+        "date_to": request.date_to,
+        "sort": request.effective_sort,
+        "group": request.group,
+    }
 
 
 def search_response(
@@ -247,29 +291,60 @@ def search_response(
     interval: Interval,
     spelling: Spelling | None = None,
     names: Mapping[str, str] | None = None,
-    stories: dict[str, StoryGroup] | None = None,
+    stories: Mapping[str, dict[str, Any]] | None = None,
 ) -> SearchResponse:
-    """The API's answer to a search. Facets and histogram are absent when the
-    request skipped them, or when no index exists yet. `names`: display
-    names of the entity ids shown (``entityfacets.search_ids``). `stories`:
-    the stories of a grouped page (``page_stories_from``)."""
+    """``search_answer`` as the documented model."""
+    return SearchResponse.model_validate(
+        search_answer(
+            request,
+            raw,
+            next_cursor=next_cursor,
+            interval=interval,
+            spelling=spelling,
+            names=names,
+            stories=stories,
+        )
+    )
+
+
+def search_answer(
+    request: SearchRequest,
+    raw: dict[str, Any],
+    *,
+    next_cursor: str | None,
+    interval: Interval,
+    spelling: Spelling | None = None,
+    names: Mapping[str, str] | None = None,
+    stories: Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The API's answer to a search, as ``SearchResponse``'s fields (send it
+    with ``answer_json``). Facets and histogram are absent when the request
+    skipped them, or when no index exists yet. `names`: display names of the
+    entity ids shown (``entityfacets.search_ids``). `stories`: the stories of
+    a grouped page (``page_stories_from``)."""
     aggs = raw.get("aggregations")
     # A grouped search has its story count among the aggregations, facets or not.
     aggs = aggs if aggs and "dates" in aggs else None
-    return SearchResponse(
-        total=int(raw["hits"]["total"]["value"]),
-        stories=stories_total(raw),
-        took_ms=int(raw.get("took", 0)),
-        page=None if request.cursor else request.page,
-        size=request.size,
-        next_cursor=next_cursor,
-        query=echo_of(request),
-        hits=[with_story(hit_from(h, names), stories) for h in raw["hits"]["hits"]],
-        facets=facets_from(aggs, request, names) if aggs else None,
-        histogram=histogram_from(aggs["dates"], interval) if aggs else None,
-        timed_out=bool(raw.get("timed_out")),
-        spelling=spelling,
-    )
+    return {
+        "total": int(raw["hits"]["total"]["value"]),
+        "stories": stories_total(raw),
+        "took_ms": int(raw.get("took", 0)),
+        "page": None if request.cursor else request.page,
+        "size": request.size,
+        "next_cursor": next_cursor,
+        "query": echo_of(request),
+        "hits": [with_story(hit_fields(h, names), stories) for h in raw["hits"]["hits"]],
+        "facets": facets_fields(aggs, request, names) if aggs else None,
+        "histogram": histogram_fields(aggs["dates"], interval) if aggs else None,
+        "timed_out": bool(raw.get("timed_out")),
+        "spelling": spelling.model_dump() if spelling is not None else None,
+    }
+
+
+def answer_json(answer: dict[str, Any]) -> bytes:
+    """JSON of a ``search_answer``, as ``SearchResponse.model_dump_json``
+    writes it (UTC instants end in Z)."""
+    return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
 
 
 def bounds_from(response: dict[str, Any]) -> DateBounds | None:

@@ -45,10 +45,11 @@ from services.search.query import (
     histogram_span,
 )
 from services.search.results import (
+    answer_json,
     article_from,
     bounds_from,
     results_span,
-    search_response,
+    search_answer,
     stories_total,
     suggestion_keys,
     suggestions_from,
@@ -160,7 +161,9 @@ class SearchService:
             self.names.alongside(self._fit_histogram(request, raw, bounds, text), search_ids(raw)),
             page_stories(self, request, raw, text),  # group=story only
         )
-        response = search_response(
+        # Plain dicts, sent with orjson: the models' bytes at a fraction of
+        # the CPU (results module docstring).
+        answer = search_answer(
             request,
             raw,
             next_cursor=self._next_cursor(request, raw, seen),
@@ -169,11 +172,11 @@ class SearchService:
             names=names,
             stories=stories,
         )
-        if response.next_cursor is None and isinstance(raw.get("pit_id"), str):
+        if answer["next_cursor"] is None and isinstance(raw.get("pit_id"), str):
             await self.close_pit(raw["pit_id"])  # the walk is over
-        if response.timed_out:
+        if answer["timed_out"]:
             log.warning("search timed out; answering what was found", extra={"q": request.q})
-        return response.model_dump_json().encode()
+        return answer_json(answer)
 
     async def _page(
         self,

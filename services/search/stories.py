@@ -44,7 +44,6 @@ from services.search.models import (
     SimilarArticle,
     SimilarResponse,
     StoryArticle,
-    StoryGroup,
 )
 from services.search.query import build_page_stories_body, build_similar_body
 from services.search.results import page_stories_from, similar_from, story_article
@@ -221,7 +220,7 @@ async def page_stories(
     request: SearchRequest,
     raw: dict[str, Any],
     text: ParsedQuery | None,
-) -> dict[str, StoryGroup] | None:
+) -> dict[str, dict[str, Any]] | None:
     """The stories of a grouped page, in one request for the whole page
     (``query.build_page_stories_body``); None when not grouped. Should that
     request fail, the page is still an answer, without story counts."""

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.search import cursor as cursors
-from services.search.models import SearchRequest, parse_date_bound
+from services.search.models import FACET_NAMES, SearchRequest, Spelling, parse_date_bound
 from services.search.query import (
     DateBounds,
     all_of,
@@ -27,9 +27,13 @@ from services.search.query import (
     text_query,
 )
 from services.search.results import (
+    answer_json,
     facet_from,
     hit_from,
     interval_end,
+    page_stories_from,
+    search_answer,
+    search_response,
     similar_from,
     suggestions_from,
 )
@@ -564,3 +568,99 @@ def test_hit_without_title_match_has_no_title_html() -> None:
     assert hit.title_html is None
     assert hit.snippets == ["a &lt;b&gt; <mark>c</mark>"]
     assert hit.published_at == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _answer_parts() -> tuple[SearchRequest, dict[str, Any], dict[str, Any]]:
+    """A grouped search's answer with every part a response can have."""
+    hits = [
+        {
+            "_id": "a" * 32,
+            "_score": 7,  # an integer score is still a float in the answer
+            "_source": {
+                "title": "Votes",
+                "source": "herald.example",
+                "language": "en",
+                "published_at": "2024-03-01T10:00:00.123456+02:00",
+                "url": "https://herald.example/votes",
+                "authors": ["Ann", 3],
+                "word_count": 812.0,
+                "people": ["Ada Lovelace"],
+                "people_ids": ["ent_0123456789abcdef", "not an id"],
+                "places_ids": "Q30",
+                "story_id": "s1",
+            },
+            "highlight": {"title_en": ["<mark>Votes</mark>"], "body": ["a <mark>vote</mark>"]},
+        },
+        {"_id": "b" * 32, "_score": 1.25, "_source": {"published_at": 1_700_000_000_000}},
+    ]
+    facets = {
+        f"facet_{name}": {"top": {"buckets": [{"key": "Q30", "doc_count": 4}]}}
+        for name in FACET_NAMES
+    }
+    facets["facet_people"]["selected"] = {"buckets": [{"key": "Q1", "doc_count": 1}]}
+    raw = {
+        "took": 12,
+        "timed_out": False,
+        "hits": {"total": {"value": 2}, "hits": hits},
+        "aggregations": {
+            **facets,
+            "stories": {"n": {"value": 2}},
+            "dates": {
+                "histogram": {"buckets": [{"key": 1_704_067_200_000, "doc_count": 2}]},
+                "undated": {"doc_count": 1},
+            },
+        },
+    }
+    story_hit = {"_id": "c" * 32, "_source": {"title": "Other", "source": "post.example"}}
+    stories = page_stories_from(
+        {
+            "aggregations": {
+                "stories": {
+                    "buckets": [
+                        {
+                            "key": "s1",
+                            "doc_count": 3,
+                            "sources": {"value": 2},
+                            "top": {"hits": {"hits": [hits[0], story_hit]}},
+                        }
+                    ]
+                }
+            }
+        }
+    )
+    request = SearchRequest(
+        q="vote",
+        people=("Q1", "Old Name"),
+        source=("herald.example",),
+        date_from="2024-01-01T08:30:00+01:00",
+        date_to="2024-12-31",
+    )
+    return request, raw, stories
+
+
+def test_search_answer_is_sent_as_the_model_writes_it() -> None:
+    # The answer is built as dicts and sent with orjson (results.search_answer);
+    # its bytes must be those of the documented model: same fields, same order,
+    # same types, instants written the same way.
+    request, raw, stories = _answer_parts()
+    names = {"Q30": "United States", "ent_0123456789abcdef": "Ada Lovelace"}
+    for spelling in (None, Spelling(suggestion="vote", applied=True)):
+        parts: dict[str, Any] = {
+            "next_cursor": "abc",
+            "interval": "month",
+            "spelling": spelling,
+            "names": names,
+            "stories": stories,
+        }
+        answer = search_answer(request, raw, **parts)
+        model = search_response(request, raw, **parts)
+        assert answer_json(answer) == model.model_dump_json().encode()
+    hit = model.hits[0]
+    assert hit.score == 7.0 and hit.story is not None
+    assert [o.id for o in hit.story.others] == ["c" * 32]  # the hit itself left out
+    assert [(e.id, e.name) for e in hit.entities] == [
+        ("ent_0123456789abcdef", "Ada Lovelace"),
+        ("Q30", "United States"),
+    ]
+    assert model.facets is not None
+    assert [b.value for b in model.facets.people] == ["Q30", "Old Name", "Q1"]

@@ -59,6 +59,29 @@ async def test_past_the_limit_a_client_gets_429_with_retry_after(
         assert (await other.get("/v1/search", params={"q": "market"})).status_code == 200
 
 
+@pytest.mark.parametrize("params", [{"q": "market"}, {"size": "-1"}], ids=["valid", "invalid"])
+async def test_a_count_sent_alongside_the_search_still_refuses(
+    search_index: str, search_settings: SearchSettings, params: dict[str, str]
+) -> None:
+    # A client this process saw at half its budget or less has its count sent
+    # alongside its search (ratelimit.search_budget). When another process
+    # took the rest meanwhile, the request is still refused; an invalid one
+    # too, rather than told what is wrong with it.
+    settings = _limited(search_settings)
+    address = ("203.0.113.9", 5000)
+    async for first in app_client(create_app(settings), client=address):
+        for i in range(2):  # counted first, then alongside: 2 <= LIMIT / 2
+            assert (await first.get("/v1/search", params={"q": f"a {i}"})).status_code == 200
+        async for second in app_client(create_app(settings), client=address):
+            for i in range(LIMIT - 2):
+                response = await second.get("/v1/search", params={"q": f"b {i}"})
+                assert response.status_code == 200
+        refused = await first.get("/v1/search", params=params)
+        assert refused.status_code == 429, refused.text
+        assert "rate limit" in refused.json()["reason"]
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
