@@ -17,9 +17,11 @@ How:
    the same request, with the bodies the query builder makes (each encoded
    before the clock starts), POSTed to ``_search`` with the same HTTP client
    (so both sides pay the same client cost and the ratio isolates the
-   service): the search body and, for a grouped search, the page's story
-   counts (``build_page_stories_body`` over the hits' story ids, which need
-   the first answer: two serial requests, as any client must make them).
+   service): the search body, then what the API asks once that answer is
+   back, sent together as the API sends them: for a grouped search the
+   page's story counts (``build_page_stories_body`` over the hits' story
+   ids), and when the results lie much closer together than the chart's
+   range, the histogram at their own interval (``build_histogram_body``).
    Which side goes first alternates;
 4. print p50/p95/p99 and the ratio as a markdown table, for all searches
    and for grouped and ungrouped ones apart, write
@@ -59,9 +61,17 @@ import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
 
+from services.search.histogram import finer
 from services.search.models import SearchRequest
-from services.search.query import build_bounds_body, build_page_stories_body, build_search_body
-from services.search.results import bounds_from
+from services.search.query import (
+    build_bounds_body,
+    build_histogram_body,
+    build_page_stories_body,
+    build_search_body,
+    choose_interval,
+    histogram_span,
+)
+from services.search.results import bounds_from, results_span
 from shared.contracts.index import alias_name, ensure_index, template_name, to_document
 from shared.contracts.models import EnrichedArticleV1, EntityV1
 from shared.runtime.settings import SearchSettings
@@ -335,20 +345,25 @@ async def measure(
         elapsed = time.perf_counter() - started
         found = orjson.loads(answer.content)
         took = float(found["took"])
-        ids = [
-            keys[0]
-            for hit in found["hits"]["hits"]
-            if (keys := (hit.get("fields") or {}).get("story_id"))
-        ]
-        if request.group == "story" and ids:
-            # The page's story counts, as the API asks them (stories.page_stories);
-            # their body needs the hits, so it is built and encoded off the clock.
-            stories = orjson.dumps(build_page_stories_body(request, ids))
+        # What the API asks once the page is back, built and encoded off the
+        # clock (they need the first answer) and sent together, as the API
+        # sends them (service.search): the page's story counts of a grouped
+        # search (stories.page_stories) and, when the results lie much closer
+        # together than the range the chart spans, the histogram at their own
+        # interval (service._fit_histogram).
+        followups = [orjson.dumps(body) for body in followup_bodies(request, found, bounds)]
+        if followups:
             started = time.perf_counter()
-            second = await client.post(f"{es_url}/{alias}/_search", content=stories, headers=JSON)
-            second.raise_for_status()
+            answers = await asyncio.gather(
+                *(
+                    client.post(f"{es_url}/{alias}/_search", content=body, headers=JSON)
+                    for body in followups
+                )
+            )
             elapsed += time.perf_counter() - started
-            took += float(second.json()["took"])
+            for extra in answers:
+                extra.raise_for_status()
+                took += float(orjson.loads(extra.content)["took"])
         es_ms.append(elapsed * 1000)
         es_took.append(took)
 
@@ -359,6 +374,25 @@ async def measure(
         await first(request)
         await second(request)
     return [(r.group, a, e, t) for r, a, e, t in zip(requests, api_ms, es_ms, es_took, strict=True)]
+
+
+def followup_bodies(
+    request: SearchRequest, found: dict[str, Any], bounds: Any
+) -> list[dict[str, Any]]:
+    """The requests the API makes after the first page (see ``measure``)."""
+    bodies = []
+    ids = [
+        keys[0]
+        for hit in found["hits"]["hits"]
+        if (keys := (hit.get("fields") or {}).get("story_id"))
+    ]
+    if request.group == "story" and ids:
+        bodies.append(build_page_stories_body(request, ids))
+    interval = choose_interval(*histogram_span(request, bounds))
+    span = results_span(found.get("aggregations"))
+    if span is not None and finer(choose_interval(*span), interval):
+        bodies.append(build_histogram_body(request, span))
+    return bodies
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:

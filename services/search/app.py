@@ -467,7 +467,9 @@ def create_app(settings: SearchSettings, export: ExportSettings | None = None) -
     app.include_router(entities_router(responses=ERRORS, dependencies=[Depends(client_budget)]))
     # Saved searches, their feeds and live counts, under the same rate limit.
     app.include_router(
-        subscriptions_router(SubscriptionsSettings(), dependencies=[Depends(client_budget)])
+        subscriptions_router(
+            SubscriptionsSettings.for_search(settings), dependencies=[Depends(client_budget)]
+        )
     )
     app.include_router(ops_router())
     mount_ui(app)

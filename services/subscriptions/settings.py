@@ -88,6 +88,18 @@ class SubscriptionsSettings(CommonSettings):
     )
     es_timeout_s: float = Field(default=5.0, gt=0, le=120)
 
+    @classmethod
+    def for_search(cls, search: SearchSettings) -> SubscriptionsSettings:
+        """The settings of the routes a search app mounts: that app's namespace,
+        servers and search limits win over the environment, and the
+        ``NEWSFLOW_SUBSCRIPTIONS_*`` variables still apply."""
+        common = search.model_dump(include=set(CommonSettings.model_fields))
+        return cls(
+            **common,
+            search_max_query_chars=search.max_query_chars,
+            search_max_expanding_terms=search.max_expanding_terms,
+        )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
