@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from functools import lru_cache
 from typing import Any
 
 from lxml.html import HtmlElement
@@ -114,17 +116,33 @@ def declared_authors(facts: PageFacts) -> tuple[list[str], list[str]]:
     return people, organisations
 
 
-def _class_of(element: HtmlElement) -> str:
-    return f"{element.get('class') or ''} {element.get('id') or ''}"
+_NO_WORDS: frozenset[str] = frozenset()
+# Class strings longer than this are read without the cache (a page could fill it
+# with huge ones and keep them in memory after it is done).
+_MAX_CACHED_CLASSES = 200
 
 
-def _class_words(element: HtmlElement) -> set[str]:
-    classes = _class_of(element)
+def _class_words(element: HtmlElement) -> AbstractSet[str]:
+    class_, id_ = element.get("class"), element.get("id")
+    if not class_ and not id_:  # most elements: nothing to read
+        return _NO_WORDS
+    classes = f"{class_ or ''} {id_ or ''}"
+    if len(classes) > _MAX_CACHED_CLASSES:
+        return _words_of(classes)
+    return _cached_words_of(classes)
+
+
+def _words_of(classes: str) -> frozenset[str]:
     # Most elements name no author: a substring test spares splitting their classes.
     folded = classes.casefold()
     if not _CLASS_HINTS_RE.search(folded):
-        return set()
-    return {w.casefold() for w in _CLASS_SPLIT_RE.split(classes) if w}
+        return _NO_WORDS
+    return frozenset(w.casefold() for w in _CLASS_SPLIT_RE.split(classes) if w)
+
+
+# Menus and lists repeat the same classes on every item, and sites on every page:
+# the words of a class string are read once.
+_cached_words_of = lru_cache(maxsize=4096)(_words_of)
 
 
 def _in_furniture(element: HtmlElement) -> bool:
@@ -140,15 +158,17 @@ def _in_furniture(element: HtmlElement) -> bool:
 def _name_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
     """Elements that hold an author's name alone, in page order."""
     for element in tree.iter("a", "span", "div", "p", "h3", "h4", "h5", "strong", "address"):
-        rel = (element.get("rel") or "").casefold().split()
+        # The tests in turn, the cheap ones first (most elements have no rel or itemprop).
+        rel, itemprop = element.get("rel"), element.get("itemprop")
+        if (rel and "author" in rel.casefold().split()) or (
+            itemprop and itemprop.casefold() == "author"
+        ):
+            yield element
+            continue
         words = _class_words(element)
-        marked = (
-            "author" in rel
-            or (element.get("itemprop") or "").casefold() == "author"
-            or bool(words & _AUTHOR_WORDS and words & _NAME_WORDS)
-            or (element.tag == "a" and bool(_AUTHOR_HREF_RE.search(element.get("href") or "")))
-        )
-        if marked:
+        if (words & _AUTHOR_WORDS and words & _NAME_WORDS) or (
+            element.tag == "a" and _AUTHOR_HREF_RE.search(element.get("href") or "")
+        ):
             yield element
 
 

@@ -10,12 +10,15 @@ Three of its costs buy nothing here:
 * ``bare_extraction`` copies the tree it is given. The stage has read the page's
   metadata already and needs the tree no more, so :func:`extract_text` takes it over.
 * ``_prepare_tree`` keeps a backup copy of the cleaned tree for the external
-  comparison, which ``fast`` mode never runs.
+  comparison, which ``fast`` mode never runs (the recall retry, ``_recall_retry``,
+  is written out here for that reason, with the main extractor of
+  :mod:`~services.cleaning.main_pass` in recall mode).
 * the recall gate measures the page's text with ``html2txt`` (a copy, an XPath with
   regular expressions over every element, a pass over the text): about 7 ms on a
   typical page, on every page whose extraction is under 3,000 characters. An upper
   bound of that length, computed in C by XPath, settles the gate on most of them
-  (:func:`_page_text_bound`); ``html2txt`` runs only where it cannot.
+  (:func:`_page_text_bound`); ``html2txt`` runs only where it cannot, with its
+  regular-expression XPath run in Python (:func:`_page_text`).
 
 Same steps, same order, same arguments otherwise, so the text is the same: checked
 against ``bare_extraction`` on every evaluation page, and in the unit tests. The
@@ -33,11 +36,23 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from services.cleaning.main_pass import extract_content
-from services.cleaning.selectors import comments_and_lists, raw_tree_prune, share_buttons
+from services.cleaning.selectors import (
+    basic_clean,
+    comments_and_lists,
+    raw_prune_and_share_buttons,
+)
 
 SUPPORTED_VERSION = "2.3.1"
 # Elements basic_cleaning() always deletes, inner text and all.
 _ALWAYS_DROPPED = ".//script|.//style|.//svg|.//template"
+
+
+@cache
+def _folded_length() -> Any:
+    """XPath ``string-length(normalize-space(.))``, compiled once (not per element)."""
+    from lxml.etree import XPath
+
+    return XPath("string-length(normalize-space(.))")
 
 
 @cache
@@ -64,30 +79,50 @@ def _page_text_bound(tree: HtmlElement) -> float:
     """
     body = tree.find(".//body")
     node = body if body is not None else tree
-    total = float(node.xpath("string-length(normalize-space(.))"))
+    folded_length = _folded_length()
+    total = float(folded_length(node))
     dropped = node.xpath(_ALWAYS_DROPPED)
-    removed = sum(float(e.xpath("string-length(normalize-space(.))")) for e in dropped)
+    removed = sum(float(folded_length(e)) for e in dropped)
     blocks = float(_block_count()(node))
     return total - removed + 2 * len(dropped) + 2 * blocks + 2
+
+
+def _page_text(tree: HtmlElement) -> str:
+    """``trafilatura.baseline.html2txt(tree)`` with ``BASIC_CLEAN_XPATH`` run in Python.
+
+    The XPath tests a regular expression on every element's class and id, each test
+    a call from libxml2 back into Python: about 7 ms on a long page, where the
+    same selection in Python (:func:`~services.cleaning.selectors.basic_clean`)
+    costs a fraction. The other steps are html2txt's own, on a copy of the tree.
+    """
+    from trafilatura.baseline import _spaced_text
+    from trafilatura.xml import delete_element
+
+    tree = copy(tree)  # the steps below modify the tree
+    body = tree.find(".//body")
+    if body is None:  # an element without <body> is itself the content
+        body = tree
+    for element in basic_clean(body):
+        delete_element(element)
+    return str(_spaced_text(body))
 
 
 def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
     # trafilatura's internals, imported here like the rest of trafilatura (module
     # docstring: only for SUPPORTED_VERSION).
-    from trafilatura.baseline import baseline, html2txt
+    from trafilatura.baseline import baseline
     from trafilatura.core import (
         ESCALATION_ACCEPT_RATIO,
         ESCALATION_MAX_LENGTH,
         ESCALATION_PAGE_SHARE,
         _forum_thread_page,
-        _recall_retry,
     )
     from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
     from trafilatura.xml import xmltotxt
 
     is_forum = _forum_thread_page(tree)
-    # RAW_TREE_PRUNE_XPATH and REMOVE_COMMENTS_AND_LISTS_XPATH, in Python (selectors).
-    tree = prune_unwanted_nodes(tree, [raw_tree_prune, share_buttons])
+    # RAW_TREE_PRUNE_XPATH (both, one pass) and REMOVE_COMMENTS_AND_LISTS_XPATH, in Python.
+    tree = prune_unwanted_nodes(tree, [raw_prune_and_share_buttons])
     if not is_forum:  # comments are off: their containers and lists go from the raw tree
         tree = prune_unwanted_nodes(tree, [comments_and_lists])
     cleaned = convert_tags(tree_cleaning(copy(tree), options), options, url)
@@ -100,11 +135,14 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
     if (
         0 < len(text) < ESCALATION_MAX_LENGTH
         and len(text) < ESCALATION_PAGE_SHARE * _page_text_bound(tree)
-        and len(text) < ESCALATION_PAGE_SHARE * len(html2txt(tree))
+        and len(text) < ESCALATION_PAGE_SHARE * len(_page_text(tree))
     ):
         recall = copy(options)
         recall.focus = "recall"
-        retried, retried_text = _recall_retry(tree, recall, url)
+        # _recall_retry: the main extractor again, in recall mode, on a fresh cleaned
+        # copy; with the selectors in Python, and without _prepare_tree's backup copy.
+        retried_tree = convert_tags(tree_cleaning(copy(tree), recall), recall, url)
+        retried, retried_text = extract_content(retried_tree, recall)
         if len(retried_text) >= options.min_extracted_size and len(
             retried_text
         ) > ESCALATION_ACCEPT_RATIO * len(text):
@@ -118,8 +156,8 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
 _INVALID_XML_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 
-def _has_invalid_xml_chars(html: str) -> bool:
-    """Does ``html`` hold a character ``INVALID_XML_CHARS`` removes?
+def _has_invalid_xml_chars(html: str, raw: bytes) -> bool:
+    """Does ``html`` (``raw`` in UTF-8) hold a character ``INVALID_XML_CHARS`` removes?
 
     Its regular expression walks the whole page in Python's engine (~1.7 ms on a
     180 kB page); the control characters are single bytes in UTF-8 that
@@ -127,57 +165,121 @@ def _has_invalid_xml_chars(html: str) -> bool:
     """
     if "\ufffe" in html or "\uffff" in html:
         return True
-    raw = html.encode("utf-8", "surrogatepass")
     return len(raw.translate(None, _INVALID_XML_BYTES)) != len(raw)
+
+
+@cache
+def _parser() -> Any:
+    """trafilatura's ``HTML_PARSER`` (same options), but ``HtmlElement`` for every element.
+
+    lxml.html's parser asks a Python function (``HtmlElementClassLookup.lookup``)
+    for the class of each element the code touches: thousands of calls per page,
+    since the tree is walked a dozen times. A C lookup giving ``HtmlElement`` (and
+    lxml.html's comment and processing-instruction classes) spares them; the only
+    difference is that ``<form>``, ``<input>``, ``<select>``, ``<textarea>`` and
+    ``<label>`` lose lxml.html's form helpers (``.value``, ``.inputs``...), which
+    neither trafilatura, htmldate nor this package use. Same options, same tree.
+    """
+    from lxml.etree import ElementDefaultClassLookup, HTMLParser
+    from lxml.html import HtmlComment, HtmlProcessingInstruction
+
+    parser = HTMLParser(
+        collect_ids=False,
+        default_doctype=False,
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+    )
+    parser.set_element_class_lookup(
+        ElementDefaultClassLookup(
+            element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction
+        )
+    )
+    return parser
+
+
+def _repaired(html: str, raw: bytes, beginning: str) -> tuple[str, bytes]:
+    """``repair_faulty_html`` without its first step (nothing to remove), on the text
+    and its UTF-8 bytes alike (the bytes are re-encoded only where the text changed)."""
+    from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML
+
+    if "doctype" in beginning:
+        firstline, newline, rest = html.partition("\n")
+        repaired, count = DOCTYPE_TAG.subn("", firstline, count=1)
+        # partition leaves no newline when there is none; repair_faulty_html adds one.
+        html = repaired + "\n" + rest
+        if count or not newline:
+            cut = len(firstline.encode("utf-8")) + len(newline)
+            raw = repaired.encode("utf-8") + b"\n" + raw[cut:]
+    for line in html[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            html = FAULTY_HTML.sub(r"\1>", html, count=1)
+            raw = html.encode("utf-8")
+            break
+    return html, raw
 
 
 def load_page(html: str) -> HtmlElement | None:
     """``trafilatura.utils.load_html`` for a page given as a string, at less cost.
 
     The same steps (``repair_faulty_html``, the parse, the bytes fallback, the
-    rejection of a dubious one-element tree), except that the removal of characters
-    invalid in XML runs only on pages that hold some, which is rare
-    (:func:`_has_invalid_xml_chars`). Other trafilatura versions go through
-    ``load_html`` itself.
+    rejection of a dubious one-element tree), except that:
+
+    * the removal of characters invalid in XML runs only on pages that hold some,
+      which is rare (:func:`_has_invalid_xml_chars`);
+    * the page is parsed from its UTF-8 bytes, which are at hand for that check:
+      libxml2 reads them directly instead of converting Python's internal form
+      (the parser's encoding is fixed to UTF-8, so the tree is the one the string
+      gives; a page that yields no tree that way takes ``load_html``'s steps);
+    * elements are plain ``HtmlElement`` (:func:`_parser`).
+
+    Pages holding lone surrogates (no UTF-8 form) and other trafilatura versions
+    go through ``load_html`` itself.
     """
     import trafilatura
     from trafilatura.utils import load_html
 
-    if trafilatura.__version__ != SUPPORTED_VERSION or _has_invalid_xml_chars(html):
+    try:
+        raw = html.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: load_html's own handling
+        return load_html(html)
+    if trafilatura.__version__ != SUPPORTED_VERSION or _has_invalid_xml_chars(html, raw):
         return load_html(html)
     from lxml.html import fromstring
-    from trafilatura.utils import (
-        DOCTYPE_TAG,
-        FAULTY_HTML,
-        HTML_PARSER,
-        fromstring_bytes,
-        is_dubious_html,
-    )
+    from trafilatura.utils import is_dubious_html
 
     beginning = html[:50].lower()
     check_flag = is_dubious_html(beginning)
-    # repair_faulty_html without its first step (nothing to remove).
-    if "doctype" in beginning:
-        firstline, _, rest = html.partition("\n")
-        html = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
-    for line in html[:4096].splitlines()[:4]:
-        if "<html" in line and line.endswith("/>"):
-            html = FAULTY_HTML.sub(r"\1>", html, count=1)
-            break
+    html, raw = _repaired(html, raw, beginning)
+    tree: HtmlElement | None
+    try:
+        tree = fromstring(raw, parser=_parser())
+    # load_html's own contract: a parser error leaves no tree, its steps are tried next.
+    except Exception:
+        tree = None
+    if tree is None or len(tree) < 1:
+        tree = _parse_as_load_html(html)
+    if tree is not None and check_flag and len(tree) < 2:
+        return None
+    return tree
+
+
+def _parse_as_load_html(html: str) -> HtmlElement | None:
+    """``load_html``'s parse of a repaired page: the string first, then its bytes."""
+    from lxml.html import fromstring
+    from trafilatura.utils import fromstring_bytes
+
     tree: HtmlElement | None = None
     fallback_parse = False
     try:
-        tree = fromstring(html, parser=HTML_PARSER)
+        tree = fromstring(html, parser=_parser())
     except ValueError:  # "Unicode strings with encoding declaration are not supported."
         tree = fromstring_bytes(html)
         fallback_parse = True
-    # load_html's own contract: a parser error leaves no tree, the bytes are tried next.
     except Exception:
         tree = None
     if (tree is None or len(tree) < 1) and not fallback_parse:
         tree = fromstring_bytes(html)
-    if tree is not None and check_flag and len(tree) < 2:
-        return None
     return tree
 
 

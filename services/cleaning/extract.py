@@ -77,8 +77,9 @@ def clean(
     ``url`` (where the page was fetched) names the site: ``site_domain``.
     Raises :class:`ExtractionError` when neither form yields an article.
     """
-    has_text = bool(text and text.strip())
-    if html and html.strip():
+    # isspace() answers what strip() would, without copying a whole page.
+    has_text = text is not None and text != "" and not text.isspace()
+    if html and not html.isspace():
         try:
             result = extract_from_html(html, url=url)
         except ExtractionError:

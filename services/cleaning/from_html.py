@@ -25,7 +25,7 @@ from services.cleaning.lead import trim_lead
 from services.cleaning.result import Extracted, ExtractionError
 from services.cleaning.scraped import is_furniture_line
 from services.cleaning.teasers import credit_of, teaser_headline
-from services.cleaning.text import normalise_line, reject_unusable, word_count
+from services.cleaning.text import normalise_lines, reject_unusable, word_count
 
 # Block elements end a line when the fallback flattens HTML; paragraph-like ones
 # also leave a blank line, the way scraped text looks.
@@ -78,7 +78,7 @@ def _tidy_body(text: str, title: str | None) -> tuple[str, list[str], list[str]]
     credit: list[str] = []
     kept: list[str] = []
     related: list[str] = []
-    lines = [r for r in (normalise_line(raw) for raw in text.splitlines()) if r]
+    lines = normalise_lines(text)
     raw_lines = trim_lead(lines, title)
     for index, line in enumerate(raw_lines):
         at_tail = index >= len(raw_lines) - CREDIT_REACH

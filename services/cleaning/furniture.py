@@ -132,10 +132,13 @@ _LONG_BOILERPLATE_HINTS = (
 )
 
 
+# Any of the hints, found by one search (the same answer as testing them in turn).
+_LONG_BOILERPLATE_HINTS_RE = re.compile("|".join(map(re.escape, _LONG_BOILERPLATE_HINTS)))
+
+
 def is_long_boilerplate(text: str) -> bool:
     """Furniture at any length: a cookie banner, a rights notice (LONG_BOILERPLATE_RE)."""
-    folded = text.casefold()
-    if not any(hint in folded for hint in _LONG_BOILERPLATE_HINTS):
+    if not _LONG_BOILERPLATE_HINTS_RE.search(text.casefold()):
         return False
     return bool(LONG_BOILERPLATE_RE.search(text))
 

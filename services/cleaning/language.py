@@ -21,14 +21,36 @@ def detect_language(text: str, limit: int = BODY_SAMPLE_CHARS) -> str | None:
     the text while its answer settles within a few sentences.
     """
     text = text[:limit]
-    if sum(ch.isalpha() for ch in text) < _MIN_LANGUAGE_LETTERS:
+    if not _has_letters(text, _MIN_LANGUAGE_LETTERS):
         return None
-    # Imported here: py3langid loads its model on first use, and code that never
-    # needs a language should not pay for importing numpy.
+    language = _classify(text)
+    return str(language) if language else None
+
+
+def _has_letters(text: str, count: int) -> bool:
+    """Does ``text`` hold at least ``count`` letters? (stops counting there)"""
+    for ch in text:
+        if ch.isalpha():
+            count -= 1
+            if count <= 0:
+                return True
+    return count <= 0
+
+
+def _classify(text: str) -> object:
+    """``py3langid.classify(text)[0]``, with its byte walk done by numpy (:mod:`.langid_walk`).
+
+    Imported here: py3langid loads its model on first use, and code that never
+    needs a language should not pay for importing it.
+    """
     import py3langid
 
-    language, _score = py3langid.classify(text)
-    return str(language) if language else None
+    from services.cleaning.langid_walk import classify
+
+    language = classify(text)
+    if language is None:  # another py3langid version, or a text the walk leaves to it
+        language, _score = py3langid.classify(text)
+    return language
 
 
 # The most frequent function words of the languages we see most. A sentence is full

@@ -16,7 +16,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from lxml.etree import Element, strip_elements, strip_tags
+from lxml.etree import Element, XPath, strip_elements, strip_tags
 from lxml.html import HtmlElement
 
 from services.cleaning.selectors import (
@@ -27,6 +27,10 @@ from services.cleaning.selectors import (
     overall_discard,
     teasers,
 )
+
+# _extract's "//p//text()" (the whole document's, as in trafilatura), as plain
+# strings: only their length is read, and lxml's "smart" strings cost an object each.
+_PARAGRAPH_TEXTS = XPath("//p//text()", smart_strings=False)
 
 
 def _prune_with_backup(tree: HtmlElement, selectors: tuple[Selector, ...]) -> None:
@@ -173,7 +177,7 @@ def _extract(tree: HtmlElement, options: Any) -> tuple[Any, str, set[str]]:
         subtree = _prune_sections(subtree, potential_tags, options)
         if len(subtree) == 0:
             continue
-        ptest = subtree.xpath("//p//text()")
+        ptest = _PARAGRAPH_TEXTS(subtree)
         factor = 1 if options.focus == "precision" else 3
         if not ptest or len("".join(ptest)) < options.min_extracted_size * factor:
             potential_tags.add("div")

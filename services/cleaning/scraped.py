@@ -31,7 +31,13 @@ from services.cleaning.furniture import (
     is_long_boilerplate,
 )
 from services.cleaning.teasers import TEASER_RE
-from services.cleaning.text import WORD_RE, comparison_key, normalise_line, word_count
+from services.cleaning.text import (
+    WORD_RE,
+    comparison_key,
+    normalise_line,
+    word_count,
+    words_up_to,
+)
 
 # Sentence-final punctuation, optionally followed by closing quotes or brackets.
 _SENTENCE_END_RE = re.compile(r"[.!?…。！？:;][\"'”’»)\]]*$")
@@ -107,7 +113,8 @@ def is_furniture_line(text: str) -> bool:
     """
     if TEASER_RE.match(text) or is_long_boilerplate(text):
         return True
-    words = word_count(text)
+    # Only small counts matter below: a paragraph's words are not all counted.
+    words = words_up_to(text, max(BOILERPLATE_MAX_WORDS, SECTION_BREAK_MAX_WORDS))
     if words <= BOILERPLATE_MAX_WORDS and (
         BOILERPLATE_RE.search(text) or COMMENTS_START_RE.search(text)
     ):

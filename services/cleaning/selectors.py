@@ -62,8 +62,7 @@ _DISCARD_CLASS = re.compile(
     "|message-container|slide|viewport|overlay|options|expand|obfuscated|blurred"
     "|mol-factbox|yin|zlylin|nfoline"
 )
-_COOKIE = re.compile("cookie")
-_HIDDEN = re.compile("hidden")
+# "cookie" and "hidden" (literal patterns) are tested with ``in``.
 _HIDDEN_ID = re.compile("reader-comments|akismet")
 _HIDDEN_CLASS = re.compile(
     "^hide-|comments-title|nocomments|-reply-|message|akismet|suggest-links|-hide-|hide-print"
@@ -85,6 +84,15 @@ _BODY_CLASS_3 = re.compile(
 _FULLTEXT = re.compile("fulltext", re.IGNORECASE)
 _BODY_ID_4 = re.compile("content-main|content-body|contentBody")
 _BODY_CLASS_4 = re.compile("content[-_]main|content(?:-|__)body")
+# BASIC_CLEAN_XPATH (trafilatura.settings): what html2txt leaves out of a page's text.
+_BASIC_CLEAN_TAGS = frozenset(
+    ("aside", "fencedframe", "footer", "script", "style", "svg", "template")
+)
+_COOKIE_CONSENT = re.compile(
+    "cookie[-_]?(?:banner|bar|consent|law|notice|policy|description)|notice[-_]{0,2}cookie"
+    "|consent[-_]?(?:banner|manager|sdk)|borlabs|cookiebot|cmplz|onetrust|moove[-_]?gdpr",
+    re.IGNORECASE,
+)
 
 
 def _first_of(element: HtmlElement, one: str, other: str) -> str:
@@ -97,6 +105,32 @@ def _first_of(element: HtmlElement, one: str, other: str) -> str:
 
 def _attr(element: HtmlElement, name: str) -> str:
     return str(element.get(name) or "")
+
+
+def basic_clean(tree: HtmlElement) -> list[HtmlElement]:
+    """``BASIC_CLEAN_XPATH``: asides, footers, scripts, styles, cookie banners.
+
+    The XPath tests its regular expression through a call back into Python per
+    element and attribute; one pass over the elements here, skipping those with
+    neither class nor id (a missing attribute is "", which no test matches).
+    """
+    found = []
+    search = _COOKIE_CONSENT.search
+    for element in tree.iterdescendants(etree.Element):
+        tag = element.tag
+        if tag in _BASIC_CLEAN_TAGS:
+            found.append(element)
+            continue
+        class_, id_ = element.get("class"), element.get("id")
+        if class_ is None and id_ is None:
+            continue
+        if (
+            (tag == "div" and "footer" in _first_of(element, "class", "id"))
+            or search(class_ or "")
+            or search(id_ or "")
+        ):
+            found.append(element)
+    return found
 
 
 def raw_tree_prune(tree: HtmlElement) -> list[HtmlElement]:
@@ -120,6 +154,31 @@ def share_buttons(tree: HtmlElement) -> list[HtmlElement]:
         for element in tree.iterdescendants(*_RAW_TAGS)
         if "elementor-share-buttons" in _attr(element, "class")
     ]
+
+
+def raw_prune_and_share_buttons(tree: HtmlElement) -> list[HtmlElement]:
+    """Both of ``RAW_TREE_PRUNE_XPATH`` in one pass over the tree, in document order.
+
+    ``prune_unwanted_nodes`` deletes the first one's elements, then the second's
+    among what is left. Deleting the union in document order leaves the same tree:
+    the second test reads the class alone, so the first one's deletions change
+    none of its answers; an element inside one already deleted is deleted from
+    the detached copy only; and deleting disjoint elements in either order puts
+    their tails in the same places.
+    """
+    found = []
+    for element in tree.iterdescendants(*_RAW_TAGS):
+        id_, class_ = _attr(element, "id"), _attr(element, "class")
+        if "elementor-share-buttons" in class_ or (
+            (_INFINITE.search(id_) or _INFINITE.search(class_))
+            and (
+                next(element.iterdescendants("h1"), None) is None
+                or _POST_ADD.search(id_)
+                or _POST_ADD.search(class_)
+            )
+        ):
+            found.append(element)
+    return found
 
 
 def comments_and_lists(tree: HtmlElement) -> list[HtmlElement]:
@@ -146,7 +205,7 @@ def overall_discard(tree: HtmlElement) -> list[HtmlElement]:
             element.get("data-lp-replacement-content") is not None
             or "nav" in _attr(element, "role").replace("N", "n")
             or "MostPopularStories" in _attr(element, "data-component")
-            or _COOKIE.search(_first_of(element, "id", "class"))
+            or "cookie" in _first_of(element, "id", "class")
             or _DISCARD_ID.search(_attr(element, "id"))
             or _DISCARD_CLASS.search(_attr(element, "class"))
         ):
@@ -176,7 +235,7 @@ def hidden_discard(tree: HtmlElement) -> list[HtmlElement]:
         if (
             class_ == "comments-title"
             or _first_in(items, "id", "class").startswith("reply-")
-            or _HIDDEN.search(_first_in(items, "id", "style"))
+            or "hidden" in _first_in(items, "id", "style")
             or "display:none" in style
             or "display: none" in style
             or _HIDDEN_ID.search(str(attributes.get("id") or ""))

@@ -91,6 +91,31 @@ def _pieces_within(element: HtmlElement) -> Iterator[str | None]:
                 yield node.tail
 
 
+def pieces_within_reversed(element: HtmlElement) -> Iterator[str | None]:
+    """:func:`_pieces_within` last first, walking the tree backwards.
+
+    The text right before the headline is the end of its preceding siblings: read
+    backwards, a sibling costs the pieces the caller reads, not its whole subtree
+    (a page's menu or header). Iterative, like :func:`_pieces_within`: a visible
+    element's pieces are its text, then each child element's (when visible) and tail.
+    """
+    if not _visible(element):
+        return
+    frames = [(element, reversed(element))]
+    while frames:
+        node, children = frames[-1]
+        child = next(children, None)
+        if child is None:
+            frames.pop()
+            yield node.text
+            continue
+        if not isinstance(child.tag, str):
+            continue  # iterwalk passes comments and processing instructions by, tails too
+        yield child.tail
+        if _visible(child):
+            frames.append((child, reversed(child)))
+
+
 def _pieces_after(headline: HtmlElement) -> Iterator[str | None]:
     """Text pieces after the headline in document order (its own text excluded).
 
@@ -114,7 +139,7 @@ def _pieces_before(headline: HtmlElement) -> Iterator[str | None]:
     while True:
         for sibling in node.itersiblings(preceding=True):
             yield sibling.tail
-            yield from reversed(list(_pieces_within(sibling)))
+            yield from pieces_within_reversed(sibling)
         parent = node.getparent()
         if parent is None:
             return

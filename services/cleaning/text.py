@@ -48,6 +48,36 @@ def normalise_line(line: str) -> str:
     return _HSPACE_RE.sub(" ", line).strip()
 
 
+# Line boundaries of ``str.splitlines`` other than "\n" (every one is white space too).
+_OTHER_BREAKS_RE = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_QUOTES_RE = re.compile("[" + "".join(map(chr, _QUOTE_MAP)) + "]")
+
+
+def _straight_quote(match: re.Match[str]) -> str:
+    return str(_QUOTE_MAP[ord(match.group())])
+
+
+def normalise_lines(text: str) -> list[str]:
+    """:func:`normalise_line` of each line of ``text``, the empty ones left out.
+
+    The same result as calling it line by line, at a fraction of the cost on a
+    whole body: NFC, the invisible characters and the quotes never reach across a
+    line break ("\n" composes with nothing), so they apply to the text as one
+    string, and the quotes are replaced where there are some (``str.translate``
+    looks every character up). Within a line, splitting at white space and joining
+    with single spaces is what folding the runs and stripping the ends gives.
+    Texts with other line boundaries (``\r``, U+2028, ...), which are white space
+    too, go line by line.
+    """
+    if _OTHER_BREAKS_RE.search(text):
+        return [line for line in map(normalise_line, text.splitlines()) if line]
+    if not text.isascii():
+        text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text))
+        text = _QUOTES_RE.sub(_straight_quote, text)
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
 def normalise_body_text(text: str) -> str:
     """Canonical body form: NFC, straight quotes, single spaces, ``\\n\\n`` between paragraphs.
 
@@ -57,8 +87,7 @@ def normalise_body_text(text: str) -> str:
     paragraphs are dropped. Curly quotes and apostrophes become ``'`` and ``"``
     (see ``_QUOTE_MAP`` for why); invisible zero-width characters are removed.
     """
-    lines = (normalise_line(line) for line in text.splitlines())
-    return "\n\n".join(line for line in lines if line)
+    return "\n\n".join(normalise_lines(text))
 
 
 def word_count(text: str) -> int:
@@ -66,18 +95,33 @@ def word_count(text: str) -> int:
 
     ``\\w+`` runs alone would count a whole Japanese sentence as one word.
     """
-    tokens = WORD_RE.findall(text)
-    # Most texts hold no CJK at all: one search spares a check per token.
+    # Most texts hold no CJK at all: one search spares a check per token, and the
+    # words are counted without building them (subn counts its replacements).
     if not _CJK_RE.search(text):
-        return len(tokens)
+        return WORD_RE.subn("", text)[1]
     count = 0
-    for token in tokens:
+    for token in WORD_RE.findall(text):
         cjk = len(_CJK_RE.findall(token))
         if cjk:
             count += (cjk + 1) // 2 + (1 if len(token) > cjk else 0)
         else:
             count += 1
     return count
+
+
+def words_up_to(text: str, limit: int) -> int:
+    """:func:`word_count` of ``text`` when it is at most ``limit``, else a number above it.
+
+    For tests like "at most 8 words" on lines that may be whole paragraphs: the
+    words of a prefix are never more than the text's (a word cut at the end still
+    counts once), so a prefix already past the limit settles it.
+    """
+    prefix = 16 * (limit + 1)
+    if len(text) > prefix:
+        counted = word_count(text[:prefix])
+        if counted > limit:
+            return counted
+    return word_count(text)
 
 
 def comparison_key(text: str) -> str:
@@ -92,7 +136,7 @@ _BINARY_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 
 def reject_unusable(raw: str, kind: str) -> None:
     """Raise :class:`ExtractionError` for empty or binary input, saying which."""
-    if not raw or not raw.strip():
+    if not raw or raw.isspace():  # (strip() would copy a whole page to say the same)
         raise ExtractionError(f"empty {kind} input")
     sample = raw[:20_000]
     # Binary decoded as text shows up as NULs, C0/C1 control characters and U+FFFD.

@@ -7,15 +7,26 @@ the site it comes from.
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from lxml import etree
 from lxml.html import document_fromstring
 
 from services.cleaning.dates import moment_of
 from services.cleaning.html_meta import read_metadata
 from services.cleaning.published import date_in_url
-from services.cleaning.stamps import UPDATE_RE, headline_stamps, time_stamps
+from services.cleaning.stamps import (
+    UPDATE_RE,
+    _pieces_within,
+    headline_stamps,
+    pieces_within_reversed,
+    time_stamps,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cleaning"
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -329,3 +340,21 @@ def test_stamps_of_a_hostile_page_are_read_without_harm() -> None:
     # Empty elements add no text: the date lines are the nearest pieces on each side.
     assert stamps.above == datetime(2024, 1, 3, tzinfo=UTC)
     assert stamps.below == datetime(2024, 5, 5, tzinfo=UTC)
+
+
+def test_pieces_read_backwards_are_the_pieces_in_reverse() -> None:
+    # Hidden subtrees (script, svg), nested inline runs, tails and a hidden root.
+    page = document_fromstring(
+        "<html><body><div>a<span>b<i>c</i>d</span>e<script>x</script>f"
+        "<p>g<svg><text>y</text></svg>h</p>i</div>j<style>z</style></body></html>"
+    )
+    elements = list(page.iter())
+    assert any(e.tag == "script" for e in elements)
+    # And every element of the real pages among the fixtures.
+    for path in sorted(FIXTURES.glob("*.html.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            # Comments stay in (this parser keeps them): the walks must pass them by.
+            elements += list(document_fromstring(f.read()).iter(etree.Element))
+    for element in elements:
+        expected = list(reversed(list(_pieces_within(element))))
+        assert list(pieces_within_reversed(element)) == expected, element.tag

@@ -18,7 +18,9 @@ import pytest
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura import xpaths
-from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+from trafilatura.baseline import html2txt
+from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
+from trafilatura.settings import BASIC_CLEAN_XPATH
 from trafilatura.utils import load_html
 
 from services.cleaning import cascade, selectors
@@ -40,6 +42,8 @@ _SNIPPET = """<html><head><title>t</title></head><body>
 <div class="FullText">f</div><div id="story-body">s</div><div class="Main-Content">m</div>
 <section role="main-area">r</section><main>m</main><div class="mainbar">b</div>
 <div class="entry">e</div><div itemprop="articleBody">ab</div><div class="content-main">c</div>
+<div id="site-Footer" class="x">f</div><div class="x" id="footer">f2</div><p class="footer">f3</p>
+<span id="CookieBot">b</span><aside>a</aside><footer>f4</footer><template>t</template>
 </article></body></html>"""
 
 _PAIRS: list[tuple[str, object, Callable[[HtmlElement], list[HtmlElement]]]] = [
@@ -50,6 +54,7 @@ _PAIRS: list[tuple[str, object, Callable[[HtmlElement], list[HtmlElement]]]] = [
     ("hidden", xpaths.OVERALL_DISCARD_XPATH[1], selectors.hidden_discard),
     ("teasers", xpaths.TEASER_DISCARD_XPATH[0], selectors.teasers),
     ("captions", xpaths.DISCARD_IMAGE_ELEMENTS[0], selectors.captions),
+    ("basic clean", BASIC_CLEAN_XPATH, selectors.basic_clean),
 ]
 
 
@@ -116,3 +121,24 @@ def test_load_page_parses_what_load_html_parses(page: str) -> None:
     else:
         assert tree is not None
         assert etree.tostring(tree) == etree.tostring(expected)
+
+
+def test_page_text_is_what_html2txt_gives() -> None:
+    hits = 0
+    for tree in _trees():
+        # html2txt on the tree as the cascade has it (raw, or converted on the way).
+        expected = html2txt(tree)
+        assert cascade._page_text(tree) == expected
+        hits += bool(selectors.basic_clean(tree))
+    assert hits
+
+
+def test_raw_prune_in_one_pass_leaves_the_tree_both_xpaths_leave() -> None:
+    hits = 0
+    for tree in _trees():
+        expected, pruned = copy(tree), copy(tree)
+        prune_unwanted_nodes(expected, xpaths.RAW_TREE_PRUNE_XPATH)
+        prune_unwanted_nodes(pruned, [selectors.raw_prune_and_share_buttons])
+        assert etree.tostring(pruned) == etree.tostring(expected)
+        hits += bool(selectors.raw_prune_and_share_buttons(tree))
+    assert hits
