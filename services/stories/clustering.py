@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.stories import neardup
-from services.stories.features import entity_keys, extract_terms, top_terms, weigh
+from services.stories.features import entity_keys, extract_terms, top_terms, weigh, years_of
 from services.stories.models import (
     ArticleIn,
     Assignment,
@@ -162,6 +162,7 @@ class StoryClusterer:
             lead_boost=params.lead_boost,
             title_boost=params.title_boost,
             name_boost=params.name_boost,
+            number_boost=params.number_boost,
         )
         day = int(time // DAY)
         window_days = max(1, int(params.window // DAY))
@@ -180,6 +181,7 @@ class StoryClusterer:
             source=article.source,
             time=time,
             in_centroid=in_centroid or params.copies_in_centroid,
+            years=years_of(vector),
         )
         return joining, list(terms.counts), day
 
@@ -228,7 +230,7 @@ class StoryClusterer:
         scored, and the other candidates (for merges)."""
         params = self.params
         scored = [
-            score(joining.vector, joining.entities, time, story, params)
+            score(joining.vector, joining.entities, time, story, params, joining.years)
             for story in self._candidates(joining, since)
         ]
         passing = [s for s in scored if s.score >= params.threshold]

@@ -15,6 +15,11 @@ that, with three news-specific touches, each measured on the dev set
   cheap stand-in for named entities, for any Latin-script language); such words
   count extra. When the entities stage gives real people/organisations/places they
   are scored separately (see :mod:`services.stories.clustering`), as a bonus.
+* **Numbers.** Counts, ages, amounts and years tell two events of one kind apart
+  ("killed 12" / "killed 300", "aged 95" / "aged 75", "2008" / "2013") as names
+  do; every number counts extra. Years are also compared as facts (an article
+  stating only years a story never states scores lower; see
+  :mod:`services.stories.scoring`).
 * **Sublinear term frequency** (log(1 + tf)): an article repeating a word ten times
   is not ten times more about it.
 
@@ -45,10 +50,12 @@ __all__ = [
     "entity_keys",
     "extract_terms",
     "idf",
+    "is_year",
     "normalise",
     "top_terms",
     "weigh",
     "word_tokens",
+    "years_of",
 ]
 
 MAX_TOKENS = 3000  # words read from one text (a long article is ~2,000)
@@ -140,12 +147,14 @@ def extract_terms(
     lead_boost: float = 1.0,
     title_boost: float = 3.0,
     name_boost: float = 1.0,
+    number_boost: float = 0.0,
 ) -> Terms:
     """Weighted term counts of an article (see the module docstring for why).
 
     Every word of the lead (the first :data:`LEAD_TOKENS` words of the text) counts
     ``lead_boost`` extra and every word of the title ``title_boost`` extra: a headline
     is the densest statement of the event, and the lead stands in when there is none.
+    Every number counts ``number_boost`` extra and every likely name ``name_boost``.
     """
     body = word_tokens(text)
     weighted: dict[str, float] = {
@@ -158,11 +167,25 @@ def extract_terms(
         for term in words:
             if boost and _keep(term):
                 weighted[term] = weighted.get(term, 0.0) + boost
+    if number_boost:
+        for term in body:
+            if term in weighted and term.isdigit():
+                weighted[term] += number_boost
     if name_boost:
         for term in _names(text, MAX_TOKENS):
             if term in weighted:
                 weighted[term] += name_boost
     return Terms(weighted)
+
+
+def is_year(term: str) -> bool:
+    """A term that reads as a year of modern news (1900-2099)."""
+    return len(term) == 4 and term[:2] in ("19", "20") and term.isdigit()
+
+
+def years_of(vector: Mapping[str, float]) -> frozenset[str]:
+    """The years among a vector's terms."""
+    return frozenset(t for t in vector if is_year(t))
 
 
 def idf(df: int, n_docs: int) -> float:

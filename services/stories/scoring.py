@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from services.stories.features import add_scaled, cosine, normalise, top_terms
+from services.stories.features import add_scaled, cosine, is_year, normalise, top_terms
 from services.stories.models import Head, Story, centroid_norm
 from services.stories.state import DAY
 
@@ -48,6 +48,8 @@ class Params:
     lead_boost: float = 1.0  # extra count for each word of the lead (first words)
     title_boost: float = 3.0  # extra count for each word of the title
     name_boost: float = 3.0  # extra count for each capitalised mid-sentence word
+    number_boost: float = 3.0  # extra count for each number (counts, ages, amounts, years)
+    year_weight: float = 0.10  # penalty when the article's years are not the story's
     query_terms: int = 25  # article terms used to look up candidate stories
     posting_terms: int = 40  # story terms under which the story is found
     per_term: int = 64  # most recent stories read per term
@@ -83,6 +85,22 @@ def _entity_bonus(entities: frozenset[str], story: Story, text: float, params: P
     return params.entity_weight * min(1.0, shared / params.entity_saturation)
 
 
+def _year_penalty(years: frozenset[str], story: Story, params: Params) -> float:
+    """A conflict of stated dates: the share of the article's years that its story never
+    states, when the story states some year. Two events of one kind (two earthquakes,
+    two trades of a player) often differ by the year the text gives, where the words
+    of the event are the same; a story stating no year, or an article stating none,
+    gives no evidence either way. Years come from the centroid's terms (no extra
+    state); the scan stops at the first year and runs only when one is missing."""
+    if not years or params.year_weight == 0.0:
+        return 0.0
+    centroid = story.centroid
+    missing = sum(1 for year in years if year not in centroid)
+    if missing == 0 or not any(is_year(term) for term in centroid):
+        return 0.0
+    return params.year_weight * missing / len(years)
+
+
 def _time_penalty(time: float | None, story: Story, params: Params) -> float:
     if time is None or story.first_seen is None or story.last_seen is None:
         return 0.0
@@ -96,15 +114,18 @@ def score(
     time: float | None,
     story: Story,
     params: Params,
+    years: frozenset[str] = frozenset(),
 ) -> Scored:
     """Text similarity (centroid blended with best link to a central article), plus an
-    entity bonus, minus a time penalty. Entities only add: an article without them is
-    scored on text alone, as on the dev set."""
+    entity bonus, minus a time penalty and a penalty for conflicting years (``years``:
+    those the article states). Entities only add: an article without them is scored
+    on text alone, as on the dev set."""
     centroid = _centroid_cosine(vector, story)
     link = max((cosine(vector, h.vector) for h in story.heads), default=centroid)
     text = (1.0 - params.link_weight) * centroid + params.link_weight * link
     total = text + _entity_bonus(entities, story, text, params)
     total -= _time_penalty(time, story, params)
+    total -= _year_penalty(years, story, params)
     return Scored(story, total, text)
 
 
@@ -151,6 +172,7 @@ class Joining:
     source: str | None
     time: float | None
     in_centroid: bool = True
+    years: frozenset[str] = frozenset()  # years among the vector's terms
 
 
 def add_article(story: Story, art: Joining, params: Params) -> Story:

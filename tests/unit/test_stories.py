@@ -14,12 +14,20 @@ from services.stories.features import (
     cosine,
     entity_keys,
     extract_terms,
+    is_year,
     normalise,
     weigh,
     word_tokens,
+    years_of,
 )
-from services.stories.models import ArticleIn, story_from_dict, story_id_for, story_to_dict
-from services.stories.scoring import Params
+from services.stories.models import (
+    ArticleIn,
+    Story,
+    story_from_dict,
+    story_id_for,
+    story_to_dict,
+)
+from services.stories.scoring import Params, score
 from services.stories.state import DAY, MemoryState
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -92,6 +100,66 @@ def test_entity_keys_are_typed_lowercased_and_capped() -> None:
     keys = entity_keys(["Kristi  Noem"], ["Apple"], ["South Dakota", ""])
     assert keys == {"p:kristi noem", "o:apple", "l:south dakota"}
     assert len(entity_keys([f"p{i}" for i in range(10_000)], [], [])) == 60
+
+
+def test_numbers_count_extra_and_years_are_recognised() -> None:
+    terms = extract_terms("Quake kills 300 villagers in 2008.", number_boost=3.0)
+    assert terms.counts["300"] == pytest.approx(1.0 + 1.0 + 3.0)  # body + lead + number
+    assert terms.counts["villagers"] == pytest.approx(2.0)  # body + lead only
+    assert extract_terms("Quake kills 300.").counts["300"] == pytest.approx(2.0)  # off by default
+    assert is_year("2008") and is_year("1999")
+    assert not any(is_year(t) for t in ("300", "1800", "20x8", "20081"))
+    assert years_of({"2008": 0.5, "300": 0.2, "quake": 0.1, "2013": 0.1}) == {"2008", "2013"}
+
+
+def _story(centroid: dict[str, float]) -> Story:
+    return Story("s", 1, size=1, centroid=centroid)
+
+
+def test_years_the_story_never_states_lower_the_score() -> None:
+    params = Params(year_weight=0.1)
+    vector = normalise({"quake": 1.0, "iran": 1.0, "2013": 1.0})
+    story = _story({"quake": 1.0, "iran": 1.0, "2005": 1.0})
+    plain = score(vector, frozenset(), None, story, params)
+    conflicting = score(vector, frozenset(), None, story, params, frozenset({"2013"}))
+    assert conflicting.score == pytest.approx(plain.score - 0.1)
+    assert conflicting.text == plain.text  # the text similarity itself is untouched
+    # half of the article's years are the story's: half the penalty
+    both = score(vector, frozenset(), None, story, params, frozenset({"2013", "2005"}))
+    assert both.score == pytest.approx(plain.score - 0.05)
+
+
+def test_no_year_on_either_side_is_no_evidence() -> None:
+    params = Params(year_weight=0.1)
+    vector = normalise({"quake": 1.0, "iran": 1.0})
+    undated_story = _story({"quake": 1.0, "iran": 1.0})
+    plain = score(vector, frozenset(), None, undated_story, params)
+    dated_article = score(vector, frozenset(), None, undated_story, params, frozenset({"2013"}))
+    assert dated_article.score == pytest.approx(plain.score)
+    dated_story = _story({"quake": 1.0, "iran": 1.0, "2005": 1.0})
+    assert score(vector, frozenset(), None, dated_story, params).score == pytest.approx(
+        score(vector, frozenset(), None, dated_story, Params(year_weight=0.0)).score
+    )
+
+
+def test_same_kind_of_event_in_another_year_founds_its_own_story() -> None:
+    text = (
+        "Magnitude {m} earthquake strikes Qeshm island off southern Iran, {y}. The quake "
+        "levelled homes in mud-brick villages on Qeshm and rescue teams from Bandar Abbas "
+        "reached the island by boat, Iranian state television said on {d} {y}."
+    )
+    first = text.format(m="6.1", y="2005", d="Sunday")
+    second = text.format(m="5.9", y="2008", d="Monday").replace("levelled homes", "damaged houses")
+    no_penalty = Params(year_weight=0.0, dup_threshold=1.1)
+    with_penalty = Params(dup_threshold=1.1)
+    scores = {}
+    for name, params in (("without", no_penalty), ("with", with_penalty)):
+        clusterer = StoryClusterer(MemoryState(), params)
+        clusterer.process([art("a", first)])
+        joining, _, _ = clusterer._features(art("b", second, hours=1), 3600.0, in_centroid=True)
+        story = next(iter(clusterer.state.load_stories([story_id_for("a")]).values()))
+        scores[name] = score(joining.vector, joining.entities, None, story, params, joining.years)
+    assert scores["with"].score == pytest.approx(scores["without"].score - 0.1)
 
 
 # ---------------------------------------------------------------------- near-duplicates
