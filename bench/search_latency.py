@@ -17,7 +17,8 @@ How:
    the same request, with the bodies the query builder makes (each encoded
    before the clock starts), POSTed to ``_search`` with the same HTTP client
    (so both sides pay the same client cost and the ratio isolates the
-   service): the search body, then what the API asks once that answer is
+   service): the search body (with the spelling suggester the API carries
+   along on a first page, and its time budget), then what the API asks once that answer is
    back, sent together as the API sends them: for a grouped search the
    page's story counts (``build_page_stories_body`` over the hits' story
    ids), and when the results lie much closer together than the chart's
@@ -72,6 +73,8 @@ from services.search.query import (
     histogram_span,
 )
 from services.search.results import bounds_from, results_span
+from services.search.spelling import build_spelling_body
+from services.search.syntax import parse
 from shared.contracts.index import alias_name, ensure_index, template_name, to_document
 from shared.contracts.models import EnrichedArticleV1, EntityV1
 from shared.runtime.settings import SearchSettings
@@ -338,7 +341,7 @@ async def measure(
     async def direct(request: SearchRequest) -> None:
         # The body is built and encoded before the clock starts: the API's
         # side pays for building its body, this side must not pay for ours.
-        body = orjson.dumps(build_search_body(request, bounds=bounds))
+        body = orjson.dumps(first_body(request, bounds))
         started = time.perf_counter()
         answer = await client.post(f"{es_url}/{alias}/_search", content=body, headers=JSON)
         answer.raise_for_status()
@@ -374,6 +377,18 @@ async def measure(
         await first(request)
         await second(request)
     return [(r.group, a, e, t) for r, a, e, t in zip(requests, api_ms, es_ms, es_took, strict=True)]
+
+
+def first_body(request: SearchRequest, bounds: Any) -> dict[str, Any]:
+    """The first request's body as the API sends it (``service._first_page``):
+    its per-shard time budget and, for a search that may be corrected, the
+    spelling suggester carried along."""
+    timeout = f"{int(SearchSettings.model_fields['es_search_timeout_s'].default * 1000)}ms"
+    body = build_search_body(request, bounds=bounds, timeout=timeout)
+    spelling = build_spelling_body(parse(request.q)) if request.correct else None
+    if spelling is not None:
+        body["suggest"] = spelling["suggest"]
+    return body
 
 
 def followup_bodies(
