@@ -15,15 +15,22 @@ How:
    filters, grouped by story (the API's default) or not, time the API round
    trip and, on the direct side, the Elasticsearch requests the API makes for
    the same request, with the bodies the query builder makes (each encoded
-   before the clock starts), POSTed to ``_search`` with the same HTTP client
-   (so both sides pay the same client cost and the ratio isolates the
-   service): the search body (with the spelling suggester the API carries
-   along on a first page, and its time budget), then what the API asks once that answer is
-   back, sent together as the API sends them: for a grouped search the
-   page's story counts (``build_page_stories_body`` over the hits' story
+   before the clock starts), POSTed to ``_search``: the search body (with
+   the spelling suggester the API carries along on a first page, and its
+   time budget), then what the API asks once that answer is back, sent
+   together as the API sends them: for a grouped search the page's story
+   counts (``build_page_stories_body`` over the hits' story
    ids), and when the results lie much closer together than the chart's
    range, the histogram at their own interval (``build_histogram_body``).
-   Which side goes first alternates;
+   Which side goes first alternates. Both sides use one aiohttp session, the
+   HTTP client the service's Elasticsearch client runs on (elastic-transport's
+   ``AiohttpHttpNode``): every Elasticsearch request then costs the direct
+   side the client overhead it costs the service, however many a search
+   makes. With httpx here (about 3 ms more per request than aiohttp on a
+   2-core machine at load 5), a grouped search's second request cost the direct side
+   more than the service paid for it, which flattered the grouped ratio and
+   made an ungrouped search look ~2.4 ms dearer to the service than a grouped
+   one;
 4. print p50/p95/p99 and the ratio as a markdown table, for all searches
    and for grouped and ungrouped ones apart, write
    ``bench/results/search_latency.json``, and delete the namespace.
@@ -58,6 +65,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import aiohttp
 import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
@@ -318,8 +326,15 @@ async def wait_ready(client: httpx.AsyncClient, url: str, timeout: float = 30) -
     raise SystemExit("the search service did not become ready")
 
 
+async def post_json(session: aiohttp.ClientSession, url: str, body: bytes) -> bytes:
+    """POST an encoded JSON body; the answer's bytes (an error status raises)."""
+    async with session.post(url, data=body, headers=JSON) as answer:
+        answer.raise_for_status()
+        return await answer.read()
+
+
 async def measure(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     api_url: str,
     es_url: str,
     alias: str,
@@ -332,21 +347,23 @@ async def measure(
     es_took: list[float] = []
 
     async def via_api(request: SearchRequest) -> None:
+        params = list(api_params(request).multi_items())
         started = time.perf_counter()
-        api = await client.get(f"{api_url}/v1/search", params=api_params(request))
+        async with session.get(f"{api_url}/v1/search", params=params) as api:
+            content = await api.read()
         api_ms.append((time.perf_counter() - started) * 1000)
-        if api.status_code != 200 or api.headers.get("X-Cache") != "BYPASS":
-            raise SystemExit(f"unexpected API answer {api.status_code}: {api.text[:300]}")
+        if api.status != 200 or api.headers.get("X-Cache") != "BYPASS":
+            raise SystemExit(f"unexpected API answer {api.status}: {content[:300]!r}")
 
     async def direct(request: SearchRequest) -> None:
         # The body is built and encoded before the clock starts: the API's
         # side pays for building its body, this side must not pay for ours.
         body = orjson.dumps(first_body(request, bounds))
+        url = f"{es_url}/{alias}/_search"
         started = time.perf_counter()
-        answer = await client.post(f"{es_url}/{alias}/_search", content=body, headers=JSON)
-        answer.raise_for_status()
+        answer = await post_json(session, url, body)
         elapsed = time.perf_counter() - started
-        found = orjson.loads(answer.content)
+        found = orjson.loads(answer)
         took = float(found["took"])
         # What the API asks once the page is back, built and encoded off the
         # clock (they need the first answer) and sent together, as the API
@@ -357,16 +374,10 @@ async def measure(
         followups = [orjson.dumps(body) for body in followup_bodies(request, found, bounds)]
         if followups:
             started = time.perf_counter()
-            answers = await asyncio.gather(
-                *(
-                    client.post(f"{es_url}/{alias}/_search", content=body, headers=JSON)
-                    for body in followups
-                )
-            )
+            answers = await asyncio.gather(*(post_json(session, url, body) for body in followups))
             elapsed += time.perf_counter() - started
             for extra in answers:
-                extra.raise_for_status()
-                took += float(orjson.loads(extra.content)["took"])
+                took += float(orjson.loads(extra)["took"])
         es_ms.append(elapsed * 1000)
         es_took.append(took)
 
@@ -455,11 +466,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         service = start_service(settings.namespace, port, args.tree)
         async with httpx.AsyncClient(timeout=30) as client:
             await wait_ready(client, api_url)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             await measure(
-                client, api_url, settings.es_url, alias, request_mix(args.warmup, 3), bounds
+                session, api_url, settings.es_url, alias, request_mix(args.warmup, 3), bounds
             )
             rows = await measure(
-                client, api_url, settings.es_url, alias, request_mix(args.requests), bounds
+                session, api_url, settings.es_url, alias, request_mix(args.requests), bounds
             )
     finally:
         if service is not None:
