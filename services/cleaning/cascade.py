@@ -5,7 +5,7 @@ with_metadata=False)``. For that configuration the cascade of trafilatura 2.3.1
 (``trafilatura.core.trafilatura_sequence``) is: prune the raw tree, clean and convert
 a copy, run the main extractor, rescue a short result with the baseline, and retry in
 recall mode when the result is short *and* covers under a fifth of the page's text.
-Three of its costs buy nothing here:
+Four of its costs buy nothing here:
 
 * ``bare_extraction`` copies the tree it is given. The stage has read the page's
   metadata already and needs the tree no more, so :func:`extract_text` takes it over.
@@ -13,12 +13,15 @@ Three of its costs buy nothing here:
   comparison, which ``fast`` mode never runs (the recall retry, ``_recall_retry``,
   is written out here for that reason, with the main extractor of
   :mod:`~services.cleaning.main_pass` in recall mode).
+* ``extract_content`` copies the cleaned tree up front for the recovery of a short
+  result, which few pages need: the copy is made again (:func:`_cleaned_copy`)
+  only on those.
 * the recall gate measures the page's text with ``html2txt`` (a copy, an XPath with
   regular expressions over every element, a pass over the text): about 7 ms on a
   typical page, on every page whose extraction is under 3,000 characters. An upper
-  bound of that length, computed in C by XPath, settles the gate on most of them
-  (:func:`_page_text_bound`); ``html2txt`` runs only where it cannot, with its
-  regular-expression XPath run in Python (:func:`_page_text`).
+  bound of that length, computed in C (XPath, and lxml's tag filter), settles the
+  gate on most of them (:func:`_page_text_bound`); ``html2txt`` runs only where it
+  cannot, with its regular-expression XPath run in Python (:func:`_page_text`).
 
 Same steps, same order, same arguments otherwise, so the text is the same: checked
 against ``bare_extraction`` on every evaluation page, and in the unit tests. The
@@ -30,7 +33,7 @@ written for (``SUPPORTED_VERSION``); any other version goes through
 from __future__ import annotations
 
 from copy import copy
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from lxml.html import HtmlElement
@@ -56,13 +59,21 @@ def _folded_length() -> Any:
 
 
 @cache
-def _block_count() -> Any:
-    """XPath counting the elements ``html2txt`` spaces out (its ``_BLOCK_ELEMS``)."""
-    from lxml.etree import XPath
+def _block_tags() -> tuple[str, ...]:
+    """The elements ``html2txt`` spaces out (its ``_BLOCK_ELEMS``)."""
     from trafilatura.baseline import _BLOCK_ELEMS
 
-    steps = "|".join(f"descendant-or-self::{tag}" for tag in sorted(_BLOCK_ELEMS))
-    return XPath(f"count({steps})")
+    return tuple(sorted(_BLOCK_ELEMS))
+
+
+def _block_count(node: HtmlElement) -> int:
+    """How many of ``node`` and its descendants are block elements.
+
+    One walk of the tree (``iter`` with the tags, like ``_spaced_text``): XPath's
+    union of one ``descendant-or-self::tag`` step per tag walks it once per tag,
+    and a single step testing the names in a predicate is slower still.
+    """
+    return sum(1 for _ in node.iter(*_block_tags()))
 
 
 def _page_text_bound(tree: HtmlElement) -> float:
@@ -83,7 +94,7 @@ def _page_text_bound(tree: HtmlElement) -> float:
     total = float(folded_length(node))
     dropped = node.xpath(_ALWAYS_DROPPED)
     removed = sum(float(folded_length(e)) for e in dropped)
-    blocks = float(_block_count()(node))
+    blocks = float(_block_count(node))
     return total - removed + 2 * len(dropped) + 2 * blocks + 2
 
 
@@ -95,16 +106,75 @@ def _page_text(tree: HtmlElement) -> str:
     same selection in Python (:func:`~services.cleaning.selectors.basic_clean`)
     costs a fraction. The other steps are html2txt's own, on a copy of the tree.
     """
+    from lxml.etree import Comment, Entity, ProcessingInstruction
     from trafilatura.baseline import _spaced_text
     from trafilatura.xml import delete_element
 
-    tree = copy(tree)  # the steps below modify the tree
     body = tree.find(".//body")
     if body is None:  # an element without <body> is itself the content
         body = tree
+    dropped = basic_clean(body)
+    if next(body.iter(Comment, ProcessingInstruction, Entity), None) is None:
+        return _spaced_text_of(body, set(dropped))
+    # A deleted element's tail may go to a comment before it: html2txt's own steps.
+    body = copy(body)
     for element in basic_clean(body):
         delete_element(element)
     return str(_spaced_text(body))
+
+
+def _spaced_text_of(root: HtmlElement, dropped: set[HtmlElement]) -> str:
+    """``_spaced_text(root)`` after ``delete_element`` of each of ``dropped``, read in place.
+
+    Those steps prefix a space to the text and the tail of every block element
+    (the text without control characters, ``remove_control_characters``), and
+    ``delete_element`` hands a deleted element's tail to its previous sibling's
+    tail, or to its parent's text: the same place in reading order, filtered as
+    that host's is. So the pieces are collected in reading order without the copy
+    and the writes into the tree (a walk with a stack: pages nest deeply).
+    """
+    from trafilatura.utils import remove_control_characters as printable
+
+    blocks = frozenset(_block_tags())
+    pieces: list[str] = []
+    # (node, None) opens a node; (node, host) emits the tail of a closed node:
+    # host is True/False for a kept node (is it a block?), for a deleted one
+    # whether its tail's host is a block.
+    stack: list[tuple[HtmlElement, bool | None]] = [(root, None)]
+    while stack:
+        node, host_block = stack.pop()
+        if host_block is not None:
+            tail = node.tail or ""
+            if node in dropped or not host_block:
+                pieces.append(printable(tail) if host_block else tail)
+            else:
+                pieces.append(" " + printable(tail))
+            continue
+        block = node.tag in blocks
+        pieces.append(" " + printable(node.text or "") if block else node.text or "")
+        if node is not root:
+            stack.append((node, block))
+        host = block  # the host of a deleted first child's tail: this node's text
+        children: list[tuple[HtmlElement, bool | None]] = []
+        for child in node:
+            if child in dropped:
+                children.append((child, host))
+            else:
+                host = child.tag in blocks
+                children.append((child, None))
+        stack.extend(reversed(children))
+    return " ".join("".join(pieces).split())
+
+
+def _cleaned_copy(tree: HtmlElement, options: Any, url: str | None) -> HtmlElement:
+    """A copy of the pruned page, cleaned and converted for the main extractor.
+
+    The same steps on the same tree give the same copy: :func:`extract_content`
+    calls this again when it needs the tree as it was before its pass.
+    """
+    from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+
+    return convert_tags(tree_cleaning(copy(tree), options), options, url)
 
 
 def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
@@ -117,7 +187,7 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
         ESCALATION_PAGE_SHARE,
         _forum_thread_page,
     )
-    from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
     from trafilatura.xml import xmltotxt
 
     is_forum = _forum_thread_page(tree)
@@ -125,8 +195,9 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
     tree = prune_unwanted_nodes(tree, [raw_prune_and_share_buttons])
     if not is_forum:  # comments are off: their containers and lists go from the raw tree
         tree = prune_unwanted_nodes(tree, [comments_and_lists])
-    cleaned = convert_tags(tree_cleaning(copy(tree), options), options, url)
-    body, text = extract_content(cleaned, options)
+    # extract_content makes the cleaned tree again if it needs a copy (rarely).
+    cleaned = partial(_cleaned_copy, tree, options, url)
+    body, text = extract_content(cleaned(), options, cleaned)
     if len(text) < options.min_extracted_size:  # the baseline rescue
         rescued, rescued_text, rescued_length = baseline(tree)
         if rescued_length > len(text):
@@ -141,8 +212,8 @@ def _cascade(tree: HtmlElement, url: str | None, options: Any) -> str | None:
         recall.focus = "recall"
         # _recall_retry: the main extractor again, in recall mode, on a fresh cleaned
         # copy; with the selectors in Python, and without _prepare_tree's backup copy.
-        retried_tree = convert_tags(tree_cleaning(copy(tree), recall), recall, url)
-        retried, retried_text = extract_content(retried_tree, recall)
+        cleaned = partial(_cleaned_copy, tree, recall, url)
+        retried, retried_text = extract_content(cleaned(), recall, cleaned)
         if len(retried_text) >= options.min_extracted_size and len(
             retried_text
         ) > ESCALATION_ACCEPT_RATIO * len(text):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -24,11 +23,13 @@ _LOWERS_IN_CONTEXT = re.compile("[\u03a3\u0130]")
 
 def _digests(grams: Iterable[str]) -> bytes:
     """The 8-byte blake2b digest of each shingle, concatenated."""
-    digests = []
+    new_hasher = _BLAKE2B_8.copy
+    digests: list[bytes] = []
+    append = digests.append  # (the bound methods looked up once, not per shingle)
     for gram in grams:
-        hasher = _BLAKE2B_8.copy()
+        hasher = new_hasher()
         hasher.update(gram.encode())
-        digests.append(hasher.digest())
+        append(hasher.digest())
     return b"".join(digests)
 
 
@@ -43,9 +44,10 @@ def fingerprint(text: str) -> str:
 
     Each shingle's hash, as a big-endian 64-bit number, votes +weight for each of
     its bits that is set and -weight for each that is not: a bit is set in the
-    result when its votes sum above zero. The votes are summed with numpy as one
-    matrix product (the values are the ones a loop over 64 bits per shingle gives:
-    the sums are integers far below 2**53, exact in floating point).
+    result when its votes sum above zero, the weight being how often the shingle
+    occurs. The votes are summed with numpy over one row per occurrence (a
+    shingle seen twice votes twice with weight 1: the same integer sums as one row
+    of weight 2, without counting the shingles first).
     """
     body = normalise_body_text(text)
     if _LOWERS_IN_CONTEXT.search(body):
@@ -56,13 +58,12 @@ def fingerprint(text: str) -> str:
         return "0" * (_SIMHASH_BITS // 4)
     # Every run of three words (the words themselves when there are fewer).
     triples = zip(words, words[1:], words[2:], strict=False) if len(words) >= 3 else [words]
-    grams = Counter(map(" ".join, triples))
-    # One row per shingle, its 64 bits from the most significant (big-endian bytes,
-    # each unpacked from its most significant bit).
-    bits = np.unpackbits(np.frombuffer(_digests(grams), dtype=np.uint8)).reshape(-1, _SIMHASH_BITS)
-    weights = np.fromiter(grams.values(), dtype=np.float64, count=len(grams))
-    # Per bit: (weights of the shingles with it set) - (weights of the others).
-    totals = 2 * (weights @ bits) - weights.sum()
+    digests = _digests(map(" ".join, triples))
+    # One row per occurrence of a shingle, its 64 bits from the most significant
+    # (big-endian bytes, each unpacked from its most significant bit).
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(-1, _SIMHASH_BITS)
+    # Per bit: (occurrences with it set) - (occurrences without it).
+    totals = 2 * bits.sum(axis=0, dtype=np.int64) - len(bits)
     # Packed back most significant first: the bytes of the big-endian result.
     return np.packbits(totals > 0).tobytes().hex()
 

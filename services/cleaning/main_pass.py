@@ -13,6 +13,7 @@ trafilatura version it was written for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
@@ -198,17 +199,33 @@ def _extract(tree: HtmlElement, options: Any) -> tuple[Any, str, set[str]]:
     return result_body, temp_text, potential_tags
 
 
-def extract_content(cleaned_tree: HtmlElement, options: Any) -> tuple[Any, str]:
-    """``trafilatura.main_extractor.extract_content``, main pass with :func:`_extract`."""
+def _kept(tree: HtmlElement) -> Callable[[], HtmlElement]:
+    return lambda: tree
+
+
+def extract_content(
+    cleaned_tree: HtmlElement,
+    options: Any,
+    rebuild: Callable[[], HtmlElement] | None = None,
+) -> tuple[Any, str]:
+    """``trafilatura.main_extractor.extract_content``, main pass with :func:`_extract`.
+
+    trafilatura keeps a copy of the tree as it was before :func:`_extract` for the
+    recovery of a short result, which few pages need (4 % of the evaluation
+    pages). ``rebuild``, when given, makes that same tree again (the caller's
+    steps run anew on the tree they started from: they are deterministic), only
+    when it is needed; without it the copy is taken up front as trafilatura does.
+    """
     from trafilatura.main_extractor import _elem_text, recover_wild_text
     from trafilatura.settings import MIN_DUPLICATE_LENGTH
     from trafilatura.utils import SPACING_PROTECTED, text_chars_test
     from trafilatura.xml import delete_element
 
-    backup_tree = deepcopy(cleaned_tree)
+    backup_of = rebuild if rebuild is not None else _kept(deepcopy(cleaned_tree))
     order = list(cleaned_tree.iter())
     result_body, temp_text, potential_tags = _extract(cleaned_tree, options)
     if len(result_body) == 0 or len(temp_text) < options.min_extracted_size:
+        backup_tree = backup_of()
         consumed = {
             twin for elem, twin in zip(order, backup_tree.iter(), strict=True) if elem.tag == "done"
         }

@@ -3,7 +3,7 @@
 Fingerprints are dedup keys compared across versions (Redis), so the SimHash is
 checked against a plain loop over its 64 bits; the whole-text normalisation
 against the line-by-line one; the vectorised language walk against py3langid;
-the bounded word count against the full one.
+the bounded word count against the full one, the word count against the \\w+ runs.
 """
 
 from __future__ import annotations
@@ -86,6 +86,18 @@ def test_words_up_to_is_the_word_count_up_to_the_limit() -> None:
             counted = words_up_to(text, limit)
             full = word_count(text)
             assert counted == full if full <= limit else counted > limit
+
+
+def test_word_count_is_the_count_of_word_runs() -> None:
+    # ASCII texts are counted on bytes, the others with the expression: both
+    # must give the \w+ runs (CJK aside, which counts two characters a word).
+    rng = random.Random(7)
+    ascii_texts = [
+        "".join(rng.choice("ab_9 -.\n\tZ") for _ in range(rng.randint(0, 30))) for _ in range(3_000)
+    ]
+    for text in [*_TEXTS, *_random_texts(2_000), *ascii_texts, "_", " a", "a ", "\x00a\x7fb"]:
+        if not any("\u3040" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff" for ch in text):
+            assert word_count(text) == len(WORD_RE.findall(text)), repr(text)
 
 
 @pytest.mark.parametrize("text", [t for t in _TEXTS if t.strip()])

@@ -142,3 +142,34 @@ def test_raw_prune_in_one_pass_leaves_the_tree_both_xpaths_leave() -> None:
         assert etree.tostring(pruned) == etree.tostring(expected)
         hits += bool(selectors.raw_prune_and_share_buttons(tree))
     assert hits
+
+
+def test_basic_clean_reads_cookie_banners_as_the_case_blind_expression_does() -> None:
+    # ASCII classes are settled by a word test, the others by the expression, which
+    # also pairs "k" with the Kelvin sign and "s" with the long s.
+    values = ["CONSENT-Manager", "notice__Cookie", "x cmplz-y", "cookies", "cookie\u212a-bar"]
+    values += ["coo\u212aie-bar", "con\u017fent-sdk", "oNeTrUsT", "moove_gdpr", "borlabs", "plain"]
+    body = "".join(f'<div class="{v}">a</div><p id="{v}">b</p>' for v in values)
+    tree = load_html(f"<html><body>{body}</body></html>")
+    assert tree is not None
+    found = selectors.basic_clean(tree)
+    assert found == BASIC_CLEAN_XPATH(tree)
+    assert len(found) == 2 * 8  # all but "cookies", "cookieK-bar" and "plain"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Deleted elements' tails go to a block or an inline host, or to the parent's text.
+        "<div>a<aside>x</aside>t1<span>s</span><footer>f</footer>t2<script>j</script>t3</div>",
+        "<p><script>j</script>first<b>b</b><style>c</style>\x0b tail </p>x<aside>a</aside>y",
+        "<section><aside><footer>n</footer>in</aside>out<br>z"
+        "<div class='cookie-banner'>c</div></section>",
+        "<span>i<template>t</template>tail</span><li>l\u200bx</li><td>\x85t</td>",
+        "<div>with <!-- a comment --> inside<aside>a</aside>tail</div>",  # html2txt's own steps
+    ],
+)
+def test_page_text_read_in_place_is_what_html2txt_gives(body: str) -> None:
+    tree = load_html(f"<html><body>{body}</body></html>")
+    assert tree is not None
+    assert cascade._page_text(tree) == html2txt(tree)
