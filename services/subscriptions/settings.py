@@ -93,7 +93,9 @@ class SubscriptionsSettings(CommonSettings):
         """The settings of the routes a search app mounts: that app's namespace,
         servers and search limits win over the environment, and the
         ``NEWSFLOW_SUBSCRIPTIONS_*`` variables still apply."""
-        common = search.model_dump(include=set(CommonSettings.model_fields))
+        # The values themselves, not a dump: a copy made with model_copy(update=…)
+        # may hold a plain string where the field's type is a URL.
+        common = {name: getattr(search, name) for name in CommonSettings.model_fields}
         return cls(
             **common,
             search_max_query_chars=search.max_query_chars,
