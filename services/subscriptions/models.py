@@ -66,6 +66,8 @@ def parse_entity(value: str) -> tuple[EntityField, str]:
     """``"person:Vladimir Putin"`` -> ``("people", "Vladimir Putin")``;
     an entity id, ``"Q7747"`` -> ``("entity_ids", "Q7747")``."""
     if ENTITY_ID.match(value.strip()):
+        if len(value.strip()) > MAX_ENTITY_ID_CHARS:  # as the entity pages refuse it
+            raise ValueError(f"entity ids are at most {MAX_ENTITY_ID_CHARS} characters")
         return ENTITY_IDS_FIELD, value.strip()
     kind, sep, name = value.partition(":")
     field = ENTITY_TYPES.get(kind.strip().lower())

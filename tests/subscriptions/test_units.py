@@ -100,7 +100,10 @@ def test_an_entity_id_filters_on_entity_ids(entity_id: str) -> None:
     assert subscription_query(body)["bool"]["filter"][-1] == {"term": {"entity_ids": entity_id}}
 
 
-@pytest.mark.parametrize("entity", ["Q", "q42", "Q42x", "ent_0123", "ent_0123456789ABCDEF", "42"])
+@pytest.mark.parametrize(
+    "entity",
+    ["Q", "q42", "Q42x", "ent_0123", "ent_0123456789ABCDEF", "42", "Q" + "7" * 24, "Q" + "9" * 300],
+)
 def test_what_is_not_an_entity_id_is_refused(entity: str) -> None:
     with pytest.raises(ValidationError):
         SubscriptionIn.model_validate({"name": "n", "entity": entity})
