@@ -124,3 +124,23 @@ def facet_counts_on_page(page: Page, facet: str) -> dict[str, int]:
         value = label.locator(".facet-value").text_content() or ""
         counts[value] = int(re.sub(r"\D", "", label.locator(".facet-count").text_content() or "0"))
     return counts
+
+
+# Every EventSource a page makes, to see which are open (readyState 2: closed);
+# add it with ``page.context.add_init_script(TRACK_STREAMS)`` before the page loads.
+TRACK_STREAMS = """
+(() => {
+  const Original = window.EventSource;
+  window.__streams = [];
+  window.EventSource = class extends Original {
+    constructor(...args) { super(...args); window.__streams.push(this); }
+  };
+})();
+"""
+
+
+def open_streams(page: Page) -> list[str]:
+    """URLs of the page's EventSources still open (needs ``TRACK_STREAMS``)."""
+    return list(
+        page.evaluate("() => window.__streams.filter(s => s.readyState !== 2).map(s => s.url)")
+    )

@@ -31,7 +31,7 @@ from services.subscriptions.settings import SubscriptionsSettings
 from shared.contracts.models import EnrichedArticleV1
 from shared.runtime.settings import SearchSettings
 from tests.conftest import ES_URL, REDIS_URL
-from tests.search.browser import ServedApp, shot
+from tests.search.browser import TRACK_STREAMS, ServedApp, open_streams, shot
 from tests.search.conftest import index_articles
 from tests.subscriptions.rig import enriched
 
@@ -250,24 +250,6 @@ def test_a_since_too_far_back_is_still_refused(site: Site) -> None:
 
 
 # ----------------------------------------------------------------- page
-# Every EventSource the page makes, to see which are open (readyState 2: closed).
-TRACK_STREAMS = """
-(() => {
-  const Original = window.EventSource;
-  window.__streams = [];
-  window.EventSource = class extends Original {
-    constructor(...args) { super(...args); window.__streams.push(this); }
-  };
-})();
-"""
-
-
-def open_streams(page: Page) -> list[str]:
-    return list(
-        page.evaluate("() => window.__streams.filter(s => s.readyState !== 2).map(s => s.url)")
-    )
-
-
 def test_an_entity_page_shows_its_new_articles_live(page: Page, site: Site) -> None:
     page.context.add_init_script(TRACK_STREAMS)
     live = re.compile(rf"/v1/search/live\?entity={UI_ENTITY}&since=")

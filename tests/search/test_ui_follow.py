@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from shared.contracts.models import EnrichedArticleV1
 from shared.runtime.settings import SearchSettings
 from tests.conftest import ES_URL, KAFKA, REDIS_URL, service_env
-from tests.search.browser import ServedApp, shot
+from tests.search.browser import TRACK_STREAMS, ServedApp, open_streams, shot
 from tests.search.conftest import index_articles
 from tests.subscriptions.rig import Worker, enriched, indexing_stages, listen_ports
 
@@ -282,24 +282,6 @@ def test_following_on_a_phone(page: Page, site: Site) -> None:
 
 
 # ----------------------------------------------------------------- live
-# Every EventSource the page makes, to see which are open (readyState 2: closed).
-TRACK_STREAMS = """
-(() => {
-  const Original = window.EventSource;
-  window.__streams = [];
-  window.EventSource = class extends Original {
-    constructor(...args) { super(...args); window.__streams.push(this); }
-  };
-})();
-"""
-
-
-def open_streams(page: Page) -> list[str]:
-    return list(
-        page.evaluate("() => window.__streams.filter(s => s.readyState !== 2).map(s => s.url)")
-    )
-
-
 def test_an_open_page_shows_new_articles_live(page: Page, site: Site) -> None:
     page.context.add_init_script(TRACK_STREAMS)
     with page.expect_request(re.compile(r"/v1/search/live\?q=zephyranthes&since=")):
