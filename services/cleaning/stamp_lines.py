@@ -83,12 +83,16 @@ def _numeric_date(first: int, second: int, year: int, lang: str | None) -> datet
 
 def short_lines(tree: HtmlElement) -> Iterator[str]:
     """Text of each small element (a label and its value), in document order."""
-    for element in tree.iter():
+    # A walk in document order that never enters a skipped element: one visit
+    # per element, where asking each element for its ancestors would cost the
+    # page's depth each time.
+    pending = [tree]
+    while pending:
+        element = pending.pop()
         if not isinstance(element.tag, str) or element.tag in _SKIPPED_TAGS:
             continue
+        pending.extend(reversed(element))
         if sum(1 for _ in islice(element.iter(), _MAX_DESCENDANTS + 1)) > _MAX_DESCENDANTS:
-            continue
-        if any(isinstance(a.tag, str) and a.tag in _SKIPPED_TAGS for a in element.iterancestors()):
             continue
         words = element.text_content().split()
         if words and len(words) <= MAX_WORDS:

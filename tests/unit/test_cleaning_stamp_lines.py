@@ -96,3 +96,19 @@ def test_a_hostile_page_of_many_small_elements_is_read() -> None:
     body = "<div>" + "<span>Posted: soon</span>" * 20_000 + "</div><p>Updated: May 2, 2023</p>"
     tree = document_fromstring(_page(body))
     assert labelled_stamp(tree, "en", NOW) == datetime(2023, 5, 2, tzinfo=UTC)
+
+
+def test_labels_inside_noscript_or_template_are_not_read() -> None:
+    tree = document_fromstring(
+        _page(
+            "<noscript><div><p>Posted: March 3, 2024</p></div></noscript>"
+            "<template><p>Posted: March 4, 2024</p></template><p>Updated: May 2, 2023</p>"
+        )
+    )
+    assert labelled_stamp(tree, "en", NOW) == datetime(2023, 5, 2, tzinfo=UTC)
+
+
+def test_a_deeply_nested_page_is_read() -> None:
+    body = "<div>" * 250 + "<p>Posted: May 2, 2023</p>" + "</div>" * 250
+    tree = document_fromstring(_page(body))
+    assert labelled_stamp(tree, "en", NOW) == datetime(2023, 5, 2, tzinfo=UTC)
