@@ -23,14 +23,13 @@ from typing import Any, Protocol, TypeVar
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
+from services.search.limits import ENTITY_ID_PATTERN, MAX_ENTITY_ID_CHARS
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ENTITY_ID_PATTERN = r"^(Q\d+|ent_[0-9a-f]{16})$"
 _ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
-# Wikidata ids are short in practice; this keeps a hostile "Q" + 10,000
-# digits from reaching Elasticsearch as a term.
-MAX_ID_CHARS = 24
+MAX_ID_CHARS = MAX_ENTITY_ID_CHARS
 # At most this many ids are looked up in the documents at once (a search
 # names at most ~400: 3 facets x 100 values + 20 hits x 18 chips).
 MAX_FALLBACK_IDS = 500

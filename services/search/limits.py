@@ -28,6 +28,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from services.search.syntax import parse
 
+# Entity ids as the entity pages take them (/v1/entities/{id}): a Wikidata id,
+# or the id the entities stage gives an entity it could not link. Wikidata ids
+# are short in practice; the length cap keeps a hostile "Q" + 10,000 digits
+# from reaching Elasticsearch as a term. Shared with the subscriptions' live
+# counts and saved searches, which must take exactly what the search takes.
+ENTITY_ID_PATTERN = r"^(Q\d+|ent_[0-9a-f]{16})$"
+MAX_ENTITY_ID_CHARS = 24
+# Values per facet filter of one search (and of one live count).
+MAX_FILTER_VALUES = 50
+
 # ----------------------------------------------------------------- dates
 DATE_FLOOR = datetime(1900, 1, 1, tzinfo=UTC)
 DATE_AHEAD = timedelta(days=2)

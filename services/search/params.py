@@ -15,12 +15,11 @@ from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from services.search.limits import query_problem
+from services.search.limits import MAX_FILTER_VALUES, query_problem
 from services.search.models import DateBound, Grouping, SearchRequest, SortOrder
 from services.search.query import MAX_RESULT_WINDOW
 from shared.runtime.settings import SearchSettings
 
-MAX_FILTER_VALUES = 50
 DEFAULT_PAGE_SIZE = 20
 Q_HELP = (
     'Words (all must match; the last one also as a prefix), "exact phrase", "phrase"~3, '

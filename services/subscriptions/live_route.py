@@ -25,17 +25,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
-from services.search.limits import query_problem
+from services.search.limits import MAX_ENTITY_ID_CHARS, MAX_FILTER_VALUES, query_problem
 from services.search.models import DateBound
 from services.subscriptions.live import LiveLimits, count_query, live_events, since_problem
 from services.subscriptions.matching import subscription_query
-from services.subscriptions.models import ENTITY_ID, MAX_ENTITY_ID_CHARS, SearchFields
+from services.subscriptions.models import ENTITY_ID, SearchFields
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.contracts.index import alias_name
 
-# Values per filter, as /v1/search allows (services/search/params.py's
-# MAX_FILTER_VALUES, which a test pins: that module is the search's own).
-SEARCH_FILTER_VALUES = 50
 EntityParam = Annotated[
     str | None,
     Query(
@@ -53,7 +50,7 @@ def live_route(
     """Add `GET /v1/search/live` to the router; `es` gives the client
     (made by the router's lifespan)."""
     limits = LiveLimits(settings.live_max_per_client, settings.live_max_connections)
-    Values = Annotated[list[str] | None, Query(max_length=SEARCH_FILTER_VALUES)]
+    Values = Annotated[list[str] | None, Query(max_length=MAX_FILTER_VALUES)]
 
     @router.get(
         "/v1/search/live",

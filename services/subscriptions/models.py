@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from services.search.limits import query_problem
+from services.search.limits import ENTITY_ID_PATTERN, MAX_ENTITY_ID_CHARS, query_problem
 from services.search.models import FACET_NAMES, DateBound, SearchRequest
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.contracts.models import SubscriptionId, utc_now
@@ -29,11 +29,7 @@ EntityField = Literal["people", "organisations", "places", "groups", "events", "
 # An entity by id, as the entity pages name it (/entity/{id}): a Wikidata id,
 # or the id the entities stage gives an entity it could not link. Articles
 # hold every id of theirs in the index field `entity_ids`.
-ENTITY_ID = re.compile(r"^(Q\d+|ent_[0-9a-f]{16})$")
-# The longest id the entity pages take (/v1/entities/{id}; a hostile "Q" and
-# 10,000 digits is no id). Both equal the search's own rule
-# (services/search/entitynames.py), which tests pin.
-MAX_ENTITY_ID_CHARS = 24
+ENTITY_ID = re.compile(ENTITY_ID_PATTERN)  # the search's own rule (services.search.limits)
 ENTITY_IDS_FIELD: EntityField = "entity_ids"
 # "type:name" as entity pages will name an entity; singular and US forms too.
 ENTITY_TYPES: dict[str, EntityField] = {

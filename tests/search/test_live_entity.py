@@ -23,10 +23,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 from playwright.sync_api import Page, expect
 
-from services.search.entitynames import ENTITY_ID_PATTERN, MAX_ID_CHARS
-from services.search.params import MAX_FILTER_VALUES
-from services.subscriptions.live_route import SEARCH_FILTER_VALUES
-from services.subscriptions.models import ENTITY_ID, MAX_ENTITY_ID_CHARS
+from services.search.limits import MAX_ENTITY_ID_CHARS as MAX_ID_CHARS
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.contracts.models import EnrichedArticleV1
 from shared.runtime.settings import SearchSettings
@@ -188,12 +185,9 @@ def test_the_entity_id_is_validated_as_the_entity_page_validates_it(
     assert live == (422 if malformed else 200)
 
 
-def test_the_live_route_holds_the_search_rules_of_entity_ids_and_filters() -> None:
-    # Copies of the search's internal rules (the architecture keeps a service
-    # from importing another's internals); the two must not drift.
-    assert ENTITY_ID.pattern == ENTITY_ID_PATTERN
-    assert MAX_ENTITY_ID_CHARS == MAX_ID_CHARS
-    assert SEARCH_FILTER_VALUES == MAX_FILTER_VALUES
+def test_the_live_route_reads_the_search_limits() -> None:
+    # Entity id and filter rules are the search's own (services.search.limits),
+    # imported by both; the query limits are settings, read from the same variables.
     search, subscriptions = SearchSettings(), SubscriptionsSettings()
     assert subscriptions.search_max_query_chars == search.max_query_chars
     assert subscriptions.search_max_expanding_terms == search.max_expanding_terms
