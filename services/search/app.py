@@ -9,18 +9,15 @@ uvicorn, which is what ``newsflow api search`` calls.
 # No `from __future__ import annotations` here: FastAPI reads the parameter
 # annotations at run time, and those of the route closures name local values
 # (this deployment's limits), which string annotations could not resolve.
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from elastic_transport import TransportError
-from elasticsearch import ApiError, AsyncElasticsearch
+from elasticsearch import AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
@@ -31,8 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.entities.directory import EntityDirectory
 from services.search.cache import CacheStatus, ResponseCache
-from services.search.cursor import InvalidCursor
 from services.search.entities import entities_router
+from services.search.errors import install_error_handlers
 from services.search.export import (
     MEDIA_TYPES,
     ExportFormat,
@@ -56,16 +53,14 @@ from services.search.models import (
 )
 from services.search.params import search_request_dependency
 from services.search.pits import PitRegistry
-from services.search.ratelimit import Budget, InFlight, RateLimiter, client_budget, search_budget
-from services.search.service import PIT_KEEP_ALIVE_S, ArticleNotFound, SearchService
+from services.search.ratelimit import InFlight, RateLimiter, client_budget, search_budget
+from services.search.service import PIT_KEEP_ALIVE_S, SearchService
 from services.search.stories import stories_router
 from services.subscriptions.api import subscriptions_router
 from services.subscriptions.settings import SubscriptionsSettings
 from shared.runtime import metrics
 from shared.runtime.settings import SearchSettings
 from shared.runtime.web import RequestMetrics, install_security, serve
-
-log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -154,20 +149,27 @@ def search_router(settings: SearchSettings) -> APIRouter:
     first (``client_budget``); the search sends the count alongside its work
     when the client is comfortably under its budget (``search_budget``)."""
     router = APIRouter(prefix="/v1", responses=ERRORS)
-    search_request = search_request_dependency(settings)
+    search_request, parameters = search_request_dependency(settings)
+    counted = asynccontextmanager(search_budget)
 
-    @router.get("/search", response_model=SearchResponse, summary="Search articles")
-    async def search(
-        # First: its count starts before the parameters are read, and an
-        # invalid request past the limit is a 429, as with client_budget.
-        budget: Annotated[Budget, Depends(search_budget)],
-        request: Annotated[SearchRequest, Depends(search_request)],
-        service: Service,
-    ) -> Response:
+    @router.get(
+        "/search",
+        response_model=SearchResponse,
+        summary="Search articles",
+        openapi_extra={"parameters": parameters},
+    )
+    async def search(http: Request) -> Response:
         """Full-text search with facets, a date histogram and highlighted
         snippets (HTML-escaped; `<mark>` is the only tag)."""
-        body, cache = await service.search(request)
-        await budget.confirm()
+        # The busiest route takes no FastAPI dependency (each is solved per
+        # request, services/search/params.py): the same steps, called here.
+        # The count starts before the parameters are read, so an invalid
+        # request past the limit is a 429, as with client_budget.
+        async with counted(http) as budget:
+            request = await search_request(http)
+            service: SearchService = http.app.state.service
+            body, cache = await service.search(request)
+            await budget.confirm()
         return _json(body, cache)
 
     return router
@@ -175,10 +177,13 @@ def search_router(settings: SearchSettings) -> APIRouter:
 
 def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=ERRORS, dependencies=[Depends(client_budget)])
-    search_request = search_request_dependency(settings)
+    search_request, parameters = search_request_dependency(settings)
     Search = Annotated[SearchRequest, Depends(search_request)]
+    takes_search = {"parameters": parameters}
 
-    @router.get("/search/facets/{facet}", response_model=FacetValuesResponse)
+    @router.get(
+        "/search/facets/{facet}", response_model=FacetValuesResponse, openapi_extra=takes_search
+    )
     async def facet_values(
         facet: FacetName,
         request: Search,
@@ -206,6 +211,7 @@ def api_router(settings: SearchSettings, export: ExportSettings) -> APIRouter:
             200: {"description": "The rows, streamed.", "content": {"text/csv": {}}},
             429: {"model": ErrorOut, "description": "An export of this address is running."},
         },
+        openapi_extra=takes_search,
     )
     async def export_results(
         http: Request,
@@ -330,63 +336,6 @@ def mount_ui(app: FastAPI) -> None:
         return FileResponse(index, headers=UI_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
-
-# ----------------------------------------------------------------- errors
-def _error(status: int, reason: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
-    body = ErrorOut(reason=reason, errors=errors).model_dump(exclude_none=True)
-    return JSONResponse(body, status_code=status)
-
-
-async def _invalid(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {
-            "loc": list(e.get("loc", ())),
-            # pydantic prefixes the message of a validator's ValueError.
-            "msg": str(e.get("msg", "")).removeprefix("Value error, "),
-            "type": e.get("type"),
-        }
-        for e in exc.errors()
-    ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    where = ".".join(str(part) for part in first["loc"][1:]) or "request"
-    return _error(422, f"invalid {where}: {first['msg']}", errors)
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    response = _error(exc.status_code, str(exc.detail))
-    for name, value in (exc.headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
-    return _error(422, str(exc))
-
-
-async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-    return _error(404, f"no article with id {exc}")
-
-
-async def _backend_down(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("elasticsearch unreachable", extra={"error": repr(exc)})
-    return _error(503, "search backend unavailable; try again shortly")
-
-
-async def _backend_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("elasticsearch refused a request", extra={"error": repr(exc)})
-    return _error(502, "search backend error")
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(InvalidCursor, _bad_cursor)
-    app.add_exception_handler(ArticleNotFound, _not_found)
-    app.add_exception_handler(TransportError, _backend_down)
-    app.add_exception_handler(ApiError, _backend_error)
 
 
 # ----------------------------------------------------------------- plumbing
