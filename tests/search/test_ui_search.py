@@ -19,7 +19,7 @@ from elasticsearch import AsyncElasticsearch
 from playwright.sync_api import Browser, Page, expect
 
 from shared.contracts.models import EnrichedArticleV1
-from tests.search.browser import serve_indexed, shot, summary_total
+from tests.search.browser import TRACK_STREAMS, open_streams, serve_indexed, shot, summary_total
 from tests.search.conftest import index_articles
 from tests.search.corpus import build_corpus, index_corpus
 
@@ -92,12 +92,17 @@ def test_an_emoji_changes_nothing(page: Page, samples_url: str) -> None:
 
 
 def test_did_you_mean(page: Page, samples_url: str) -> None:
+    page.context.add_init_script(TRACK_STREAMS)
     page.goto(f"{samples_url}?q={quote('macbok keyboard')}")
     spelling = page.locator("#spelling")
     expect(spelling).to_contain_text("Did you mean")
     expect(spelling.get_by_role("link", name="macbook keyboard")).to_be_visible()
     expect(page.locator(".hit")).to_have_count(3)
     expect(page.locator(".hit mark").first).to_have_text(re.compile("macbook|keyboard", re.I))
+    # The results are the correction's: so is the live count of new ones.
+    page.wait_for_function("() => window.__streams.some(s => s.readyState !== 2)")
+    [stream] = open_streams(page)
+    assert "q=macbook+keyboard&" in stream
     shot(page, "did-you-mean")
     page.get_by_role("link", name="Search only for what I typed").click()
     expect(page).to_have_url(re.compile(r"exact=1"))

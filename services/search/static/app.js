@@ -428,7 +428,15 @@
     renderHistogram(body.histogram);
     renderHits(body.hits, STORY.units(body));
     renderPager(STORY.units(body));
-    announce(state);
+    // A spelling correction applied: the results on screen answer its
+    // words, so they are what is counted live and followed.
+    announce({ ...state, q: answeredWords(body) });
+  }
+
+  /** The words the results answer: the correction when one was applied. */
+  function answeredWords(body) {
+    const spelling = body.spelling;
+    return spelling && spelling.applied && spelling.suggestion ? spelling.suggestion : state.q;
   }
 
   // ------------------------------------------------------------ hooks for follow.js and live.js
@@ -456,7 +464,7 @@
   };
 
   function renderSummary(body) {
-    const shown = body.spelling && body.spelling.applied ? body.spelling.suggestion : state.q;
+    const shown = answeredWords(body);
     const parts = [el("strong", null, plural(body.total, "article", "articles")), STORY.summary(body)];
     if (shown) parts.push(" for ", el("q", null, shown));
     parts.push(el("span", { class: "took" }, ` · ${body.took_ms} ms`));
