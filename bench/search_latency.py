@@ -35,6 +35,18 @@ How:
    and for grouped and ungrouped ones apart, write
    ``bench/results/search_latency.json``, and delete the namespace.
 
+It also prints the search service's own CPU per search (``/proc``: user +
+system over the timed searches), which the machine's load moves less than
+latency.
+
+With ``--floor`` a third side is timed: ``bench/_floor_proxy.py``, a bare
+ASGI app on the API's server stack that replays the direct side's bodies
+through aiohttp, as the API would with no work of its own. Its latency over
+direct is what any Python service in between costs here; the API's latency
+over the floor is the search service's own work. With the floor, an untimed
+direct pass first gets each search's bodies (and warms Elasticsearch's caches
+for all three), then the three sides take turns going first.
+
 With ``--export N`` it measures an export instead: N synthetic articles are
 indexed and the whole set is streamed from ``/v1/search/export`` (NDJSON,
 the export cap raised to N), while the service's resident memory is sampled
@@ -42,7 +54,7 @@ the export cap raised to N), while the service's resident memory is sampled
 
 Usage::
 
-    .venv/bin/python bench/search_latency.py [--docs 2000] [--requests 300] [--warmup 30]
+    .venv/bin/python bench/search_latency.py [--docs 2000] [--requests 300] [--warmup 30] [--floor]
     .venv/bin/python bench/search_latency.py --export 50000
 """
 
@@ -52,6 +64,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -314,6 +327,26 @@ def start_service(
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tree)
 
 
+def start_floor(port: int, search_url: str) -> subprocess.Popen[bytes]:
+    """The bare proxy of ``bench/_floor_proxy.py`` (``--floor``)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    script = str(REPO / "bench" / "_floor_proxy.py")
+    return subprocess.Popen([sys.executable, script, str(port), search_url], env=env, cwd=REPO)
+
+
+async def wait_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
+    raise SystemExit(f"nothing listens on port {port}")
+
+
 async def wait_ready(client: httpx.AsyncClient, url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -340,11 +373,15 @@ async def measure(
     alias: str,
     requests: list[SearchRequest],
     bounds: Any,
-) -> list[tuple[str, float, float, float]]:
-    """Per search: (group, API ms, direct ms, Elasticsearch ``took`` summed)."""
+    floor_url: str | None = None,
+) -> list[tuple[str, float, float, float, float]]:
+    """Per search: (group, API ms, direct ms, Elasticsearch ``took`` summed,
+    floor ms or NaN without ``floor_url``)."""
     api_ms: list[float] = []
     es_ms: list[float] = []
     es_took: list[float] = []
+    floor_ms: list[float] = []
+    sent: list[bytes] = []  # the direct side's bodies of the current search
 
     async def via_api(request: SearchRequest) -> None:
         params = list(api_params(request).multi_items())
@@ -360,6 +397,7 @@ async def measure(
         # side pays for building its body, this side must not pay for ours.
         body = orjson.dumps(first_body(request, bounds))
         url = f"{es_url}/{alias}/_search"
+        sent[:] = [body]
         started = time.perf_counter()
         answer = await post_json(session, url, body)
         elapsed = time.perf_counter() - started
@@ -372,6 +410,7 @@ async def measure(
         # together than the range the chart spans, the histogram at their own
         # interval (service._fit_histogram).
         followups = [orjson.dumps(body) for body in followup_bodies(request, found, bounds)]
+        sent.extend(followups)
         if followups:
             started = time.perf_counter()
             answers = await asyncio.gather(*(post_json(session, url, body) for body in followups))
@@ -381,13 +420,40 @@ async def measure(
         es_ms.append(elapsed * 1000)
         es_took.append(took)
 
+    async def via_floor(_: SearchRequest) -> None:
+        # The direct side's bodies, registered off the clock (_floor_proxy.py).
+        assert floor_url is not None
+        key = str(len(floor_ms))
+        registered = b"[" + b",".join(sent) + b"]"
+        async with session.put(f"{floor_url}/bodies/{key}", data=registered) as put:
+            put.raise_for_status()
+        started = time.perf_counter()
+        async with session.get(f"{floor_url}/run/{key}") as floor:
+            await floor.read()
+            floor.raise_for_status()
+        floor_ms.append((time.perf_counter() - started) * 1000)
+
     # Which side goes first alternates: the second one finds Elasticsearch's
-    # caches (filters, pages of the index) warmed by the first.
+    # caches (filters, pages of the index) warmed by the first. With the
+    # floor, which needs the direct side's bodies, an untimed direct pass
+    # first gets them (and warms the caches for all three), then the three
+    # sides take turns going first.
     for i, request in enumerate(requests):
-        first, second = (via_api, direct) if i % 2 == 0 else (direct, via_api)
-        await first(request)
-        await second(request)
-    return [(r.group, a, e, t) for r, a, e, t in zip(requests, api_ms, es_ms, es_took, strict=True)]
+        if floor_url is None:
+            first, second = (via_api, direct) if i % 2 == 0 else (direct, via_api)
+            await first(request)
+            await second(request)
+            continue
+        await direct(request)
+        del es_ms[-1], es_took[-1]
+        sides = [via_api, direct, via_floor]
+        for side in sides[i % 3 :] + sides[: i % 3]:
+            await side(request)
+    floors = floor_ms or [float("nan")] * len(requests)
+    return [
+        (r.group, a, e, t, f)
+        for r, a, e, t, f in zip(requests, api_ms, es_ms, es_took, floors, strict=True)
+    ]
 
 
 def first_body(request: SearchRequest, bounds: Any) -> dict[str, Any]:
@@ -425,16 +491,21 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)}
 
 
-def figures(rows: Sequence[tuple[str, float, float, float]]) -> dict[str, Any]:
+def figures(rows: Sequence[tuple[str, float, float, float, float]]) -> dict[str, Any]:
     api = summary([r[1] for r in rows])
     es = summary([r[2] for r in rows])
-    return {
+    found = {
         "searches": len(rows),
         "api_ms": api,
         "elasticsearch_ms": es,
         "elasticsearch_took_ms": summary([r[3] for r in rows]),
         "ratio": {p: round(api[p] / es[p], 3) for p in ("p50", "p95", "p99")},
     }
+    if rows and not math.isnan(rows[0][4]):  # the floor was measured
+        floor = summary([r[4] for r in rows])
+        found["floor_ms"] = floor
+        found["floor_ratio"] = {p: round(floor[p] / es[p], 3) for p in ("p50", "p95", "p99")}
+    return found
 
 
 def table(parts: dict[str, dict[str, Any]]) -> str:
@@ -442,13 +513,24 @@ def table(parts: dict[str, dict[str, Any]]) -> str:
         "| searches | n | direct p50 / p95 ms | API p50 / p95 ms | ratio p50 / p95 | took p50 ms |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+    floors = all("floor_ms" in f for f in parts.values())
+    if floors:
+        lines[0] += " floor p50 / p95 ms | floor ratio p50 / p95 |"
+        lines[1] += "---:|---:|"
     for label, f in parts.items():
         es, api, ratio = f["elasticsearch_ms"], f["api_ms"], f["ratio"]
-        lines.append(
+        line = (
             f"| {label} | {f['searches']} | {es['p50']:.1f} / {es['p95']:.1f} "
             f"| {api['p50']:.1f} / {api['p95']:.1f} "
             f"| {ratio['p50']:.2f} / {ratio['p95']:.2f} | {f['elasticsearch_took_ms']['p50']:.0f} |"
         )
+        if floors:
+            floor, floor_ratio = f["floor_ms"], f["floor_ratio"]
+            line += (
+                f" {floor['p50']:.1f} / {floor['p95']:.1f} "
+                f"| {floor_ratio['p50']:.2f} / {floor_ratio['p95']:.2f} |"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -459,24 +541,52 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
     service: subprocess.Popen[bytes] | None = None
+    floor: subprocess.Popen[bytes] | None = None
+    floor_url = None
+    floor_port = 0
+    floor_cpu_ms = float("nan")
     try:
         print(f"indexing {args.docs} synthetic articles into {alias} ...", flush=True)
         await index(es, settings.namespace, synthetic_articles(args.docs))
         bounds = bounds_from(dict((await es.search(index=alias, body=build_bounds_body())).body))
         service = start_service(settings.namespace, port, args.tree)
+        if args.floor:
+            floor_port = free_port()
+            floor = start_floor(floor_port, f"{settings.es_url}/{alias}/_search")
+            floor_url = f"http://127.0.0.1:{floor_port}"
         async with httpx.AsyncClient(timeout=30) as client:
             await wait_ready(client, api_url)
+        if floor_url is not None:
+            await wait_listening(floor_port)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             await measure(
-                session, api_url, settings.es_url, alias, request_mix(args.warmup, 3), bounds
+                session,
+                api_url,
+                settings.es_url,
+                alias,
+                request_mix(args.warmup, 3),
+                bounds,
+                floor_url,
             )
+            cpu_before = cpu_seconds(service.pid)
+            floor_before = cpu_seconds(floor.pid) if floor is not None else 0.0
             rows = await measure(
-                session, api_url, settings.es_url, alias, request_mix(args.requests), bounds
+                session,
+                api_url,
+                settings.es_url,
+                alias,
+                request_mix(args.requests),
+                bounds,
+                floor_url,
             )
+            service_cpu_ms = (cpu_seconds(service.pid) - cpu_before) * 1000 / len(rows)
+            if floor is not None:
+                floor_cpu_ms = (cpu_seconds(floor.pid) - floor_before) * 1000 / len(rows)
     finally:
-        if service is not None:
-            service.terminate()
-            service.wait(timeout=15)
+        for process in (service, floor):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=15)
         await drop(es, settings.namespace)
         await es.close()
     return {
@@ -486,6 +596,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # Direct side: the search body, plus the page-stories body for grouped
         # searches (the same Elasticsearch requests as the API).
         **figures(rows),
+        # The service's own CPU per search (user + system, all its threads):
+        # what the API costs whatever the machine's load, unlike latency.
+        "service_cpu_ms_per_search": round(service_cpu_ms, 2),
+        "floor_cpu_ms_per_search": round(floor_cpu_ms, 2),
         "grouped": figures([r for r in rows if r[0] == "story"]),
         "ungrouped": figures([r for r in rows if r[0] != "story"]),
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -494,6 +608,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> dict[str, int]:
@@ -564,6 +684,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="run the search API from another checkout of the repository "
         "(before/after comparisons; the bodies sent directly come from this one)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time bench/_floor_proxy.py, a bare Python proxy replaying the same "
+        "Elasticsearch requests: the least any Python service adds here",
+    )
     args = parser.parse_args(argv)
     if args.export:
         figures = asyncio.run(run_export(args.export))
@@ -583,6 +709,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             }
         )
     )
+    print(f"service CPU per search: {result['service_cpu_ms_per_search']:.2f} ms", end="")
+    if not math.isnan(result["floor_cpu_ms_per_search"]):
+        print(f" (the bare proxy's: {result['floor_cpu_ms_per_search']:.2f} ms)", end="")
+    print()
     print(f"load average at the end: {result['load_average']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
