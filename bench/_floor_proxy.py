@@ -63,7 +63,8 @@ class FloorProxy:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.session = aiohttp.ClientSession()
+                # Uncompressed answers, as the service's Elasticsearch client asks.
+                self.session = aiohttp.ClientSession(skip_auto_headers=("Accept-Encoding",))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.session is not None:
