@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -308,6 +309,36 @@ def test_an_open_page_shows_new_articles_live(page: Page, site: Site) -> None:
         page.locator("#q").fill("harbour")
         page.locator("#q").press("Enter")
     expect(page.locator(".hit").first).to_contain_text("Harbour")
+    [stream] = open_streams(page)
+    assert "q=harbour&" in stream
+
+
+HIDE_OR_SHOW = """hidden => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_results_left_for_over_a_day_are_said_to_be_old(page: Page, site: Site) -> None:
+    # The server counts from at most a day back: a tab hidden longer than
+    # that does not open a stream it would refuse, it offers to refresh. The
+    # page's clock starts 23.5 hours back and jumps to now while it is hidden,
+    # so that both of its starts are within the day the server takes.
+    page.clock.install(time=datetime.now(UTC) - timedelta(hours=23, minutes=30))
+    page.context.add_init_script(TRACK_STREAMS)
+    page.goto(f"{site.url}?q=harbour")
+    expect(page.locator(".hit").first).to_be_visible()
+    page.wait_for_function("() => window.__streams.some(s => s.readyState === 1)")
+    page.evaluate(HIDE_OR_SHOW, True)
+    assert open_streams(page) == []
+    page.clock.fast_forward("23:30:00")
+    page.evaluate(HIDE_OR_SHOW, False)
+    banner = page.locator("#live-banner")
+    expect(banner).to_contain_text("These results are more than a day old")
+    assert open_streams(page) == []
+    with page.expect_request(re.compile(r"/v1/search/live\?q=harbour&since=")):
+        banner.get_by_role("button", name="refresh").click()
+    expect(banner).to_be_hidden()
     [stream] = open_streams(page)
     assert "q=harbour&" in stream
 

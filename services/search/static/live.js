@@ -14,8 +14,10 @@
  *   refuses (429 too many, 503) is retried here with a doubling delay, a few
  *   times, then left alone until the search changes. (EventSource does not
  *   tell the status; the server takes every search /v1/search takes, so a
- *   422 only comes from a clock far off or a tab hidden for a day, and is
- *   bounded the same way.)
+ *   422 only comes from a clock far off, and is bounded the same way);
+ * - results drawn more than a day ago (a tab hidden overnight) are not
+ *   counted, the server would refuse so old a start: the banner says they
+ *   are old and offers to refresh them.
  *
  * "New" means indexed after the results were drawn, by this browser's clock
  * (the server refuses a start more than a minute ahead of its own).
@@ -28,6 +30,11 @@
   const RETRY_FIRST_MS = 10_000;
   const RETRY_MAX_MS = 300_000;
   const MAX_REFUSALS = 6;
+  // The server counts from at most a day back (live_max_age_s, 86,400 s
+  // unless an operator lowers it) and refuses an older start. Results drawn
+  // longer ago than this (a tab left hidden overnight) are not counted but
+  // said to be old, with a way to refresh them.
+  const MAX_AGE_MS = 23 * 3_600_000;
 
   // What is counted: { key, params, since, banner (null: the search page's),
   // reload }. `lastSearch`: the search page's, kept while an entity page is
@@ -82,6 +89,15 @@
     node.hidden = false;
   }
 
+  function showStale() {
+    const node = bannerOf(current);
+    if (!node) return;
+    node.replaceChildren(
+      "These results are more than a day old — ",
+      el("button", { type: "button", class: "link-button live-show", onclick: showNew }, "refresh"));
+    node.hidden = false;
+  }
+
   function showNew() {
     showCount(0);
     fresh = true;
@@ -104,6 +120,10 @@
   function open() {
     close();
     if (!current || !active || document.hidden || !window.EventSource) return;
+    if (Date.now() - Date.parse(current.since) > MAX_AGE_MS) {
+      showStale();
+      return;
+    }
     const params = new URLSearchParams(current.params);
     params.set("since", current.since);
     const stream = new EventSource(`/v1/search/live?${params}`);
