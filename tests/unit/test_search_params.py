@@ -37,6 +37,23 @@ def test_defaults_and_repeated_filters() -> None:
     assert (request.group, request.sort) == ("story", "relevance")
 
 
+def test_every_parameter_is_read() -> None:
+    request = read(
+        "sort=oldest&facet_size=5&correct=false&group=none&to=2024-02-01&page=2&size=3"
+        "&people=p&organisations=o&places=l&language=en&author=a"
+    )
+    assert (request.sort, request.facet_size, request.correct) == ("oldest", 5, False)
+    assert (request.group, request.date_to, request.page, request.size) == (
+        "none",
+        date(2024, 2, 1),
+        2,
+        3,
+    )
+    filters = (request.people, request.organisations, request.places, request.language)
+    assert filters == (("p",), ("o",), ("l",), ("en",))
+    assert request.author == ("a",)
+
+
 def test_a_scalar_given_twice_takes_its_last_value_and_unknown_names_are_ignored() -> None:
     request = read("size=5&size=7&utm_source=mail")
     assert request.size == 7
