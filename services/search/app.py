@@ -384,6 +384,7 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
             max_fuzzy=settings.max_expanding_terms,
             # Display names of entity ids (facets, chips, entity pages).
             directory=EntityDirectory(redis, namespace=settings.namespace),
+            names_ttl_s=settings.names_ttl_s,
         )
         try:
             yield

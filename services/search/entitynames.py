@@ -10,6 +10,13 @@ An id the registry does not know (an index filled before the registry, a
 test corpus, Redis unreachable) falls back to the name the documents store
 for it: one Elasticsearch request (``build_names_body``), sent only for ids
 still missing. An id nobody can name is shown as itself.
+
+Each process keeps the names it found for ``ttl_s`` seconds (``SearchSettings.
+names_ttl_s``): the facets of consecutive searches name mostly the same ids,
+and asking the registry for ~400 of them cost a search ~0.7 CPU-ms
+(``bench/search_latency.py``). The price: a renamed or merged entity shows
+its old name for up to that long, as a search answer cached in Redis
+(``cache_ttl_s``) already may.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -33,6 +42,9 @@ MAX_ID_CHARS = MAX_ENTITY_ID_CHARS
 # At most this many ids are looked up in the documents at once (a search
 # names at most ~400: 3 facets x 100 values + 20 hits x 18 chips).
 MAX_FALLBACK_IDS = 500
+# Names kept per process at most (the least recently found go first): ~100
+# bytes each, so a few MB whatever ids hostile queries make the service name.
+MAX_CACHED_NAMES = 20_000
 
 
 def is_entity_id(value: object) -> bool:
@@ -124,9 +136,19 @@ def stored_names(response: dict[str, Any]) -> Stored:
 class EntityNames:
     """Names of entity ids: the registry first, the documents for the rest."""
 
-    def __init__(self, directory: Directory | None, query: Query) -> None:
+    def __init__(
+        self,
+        directory: Directory | None,
+        query: Query,
+        ttl_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.directory = directory
         self._query = query
+        self._ttl_s = ttl_s
+        self._clock = clock
+        # id -> (name, when it was found), oldest first.
+        self._cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def registry_names(self, ids: Sequence[str]) -> dict[str, str]:
         """The registry's names (one round trip); none when it cannot answer.
@@ -160,8 +182,30 @@ class EntityNames:
     async def names(self, ids: Iterable[str]) -> dict[str, str]:
         """id -> display name for every id that has one."""
         wanted = list(dict.fromkeys(i for i in ids if is_entity_id(i)))
-        found = await self.registry_names(wanted)
-        missing = [i for i in wanted if i not in found]
+        known = self._recent(wanted)
+        asked = [i for i in wanted if i not in known]
+        found = await self.registry_names(asked)
+        missing = [i for i in asked if i not in found]
         if missing:
             found.update({k: name for k, (name, _group) in (await self.stored(missing)).items()})
-        return found
+        self._keep(found)
+        return {**known, **found}
+
+    def _recent(self, ids: Sequence[str]) -> dict[str, str]:
+        """The names of `ids` found less than ``ttl_s`` ago."""
+        if self._ttl_s <= 0 or not self._cache:
+            return {}
+        oldest = self._clock() - self._ttl_s
+        return {
+            i: kept[0] for i in ids if (kept := self._cache.get(i)) is not None and kept[1] > oldest
+        }
+
+    def _keep(self, found: dict[str, str]) -> None:
+        if self._ttl_s <= 0:
+            return
+        now = self._clock()
+        for entity_id, name in found.items():
+            self._cache.pop(entity_id, None)
+            self._cache[entity_id] = (name, now)
+        while len(self._cache) > MAX_CACHED_NAMES:
+            self._cache.popitem(last=False)

@@ -99,10 +99,11 @@ class SearchService:
         search_timeout_s: float | None = None,
         max_fuzzy: int = 5,
         directory: Directory | None = None,
+        names_ttl_s: float = 0.0,
     ) -> None:
         self.es = es
         # Display names of entity ids: the registry, else the documents.
-        self.names = EntityNames(directory, self._query)
+        self.names = EntityNames(directory, self._query, ttl_s=names_ttl_s)
         self.cache = cache
         self.alias = alias
         self._redis = redis

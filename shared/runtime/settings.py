@@ -158,6 +158,13 @@ class SearchSettings(CommonSettings):
     cache_ttl_s: float = Field(
         default=5.0, ge=0, le=300, description="Upper bound on the age of a cached search result."
     )
+    names_ttl_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="How long a search process keeps an entity id's display name before "
+        "asking the registry again (0: every search asks).",
+    )
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_query_chars: int = Field(default=500, ge=1)
     # Cost bounds (issue 11). Fuzzy (word~) and prefix (word*) words expand into
