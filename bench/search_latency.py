@@ -6,8 +6,11 @@ a full search page (words, filters, every facet, the histogram, highlights).
 How:
 
 1. index ``--docs`` synthetic articles (real sentences from the extraction
-   ground truth, random sources, languages, dates and entities) into a
-   throwaway namespace, through the indexer's path (``ensure_index`` + bulk);
+   ground truth, random sources, languages, dates and entities with ids)
+   into a throwaway namespace, through the indexer's path (``ensure_index``
+   + bulk), and write their entities' names into that namespace's registry
+   (Redis), as the entities stage would: the service names facet and chip
+   ids from there, one Redis round trip per search, as on real data;
 2. start the real service (``services.search.app.main``) in a subprocess on a
    free port, its cache off (``NEWSFLOW_SEARCH_CACHE_TTL_S=0``: every request
    reaches Elasticsearch);
@@ -82,7 +85,9 @@ import aiohttp
 import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
+from redis.asyncio import Redis
 
+from services.entities.redis_layout import Layout
 from services.search.histogram import finer
 from services.search.models import SearchRequest
 from services.search.query import (
@@ -212,6 +217,19 @@ def sentences() -> list[str]:
     return found
 
 
+def entity_id(name: str) -> str:
+    return f"ent_{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+
+
+async def seed_registry(redis: Redis, namespace: str) -> None:
+    """The entity registry's names of the synthetic entities, as the entities
+    stage leaves them: the service names facet and chip ids from there, as in
+    production (an id the registry does not know costs an Elasticsearch
+    request for the stored names, which real data does not make)."""
+    names = {entity_id(name): name for name in (*PEOPLE, *ORGANISATIONS, *PLACES)}
+    await redis.hset(Layout(namespace).names, items=[x for pair in names.items() for x in pair])
+
+
 def synthetic_articles(count: int, seed: int = 7) -> list[EnrichedArticleV1]:
     rng = random.Random(seed)
     pool = sentences()
@@ -237,8 +255,17 @@ def synthetic_articles(count: int, seed: int = 7) -> list[EnrichedArticleV1]:
                 fingerprint=hashlib.sha256(body.encode()).hexdigest()[:16],
                 input_format="text",
                 received_at=(published or start) + timedelta(minutes=5),
+                # With ids, as the entities stage gives them: facets count ids
+                # and the service asks the registry for their names (one Redis
+                # round trip alongside the search's follow-ups), as on real data.
                 entities=[
-                    EntityV1(canonical=name, label=label, group=group, count=rng.randint(1, 4))
+                    EntityV1(
+                        canonical=name,
+                        id=entity_id(name),
+                        label=label,
+                        group=group,
+                        count=rng.randint(1, 4),
+                    )
                     for name, group, label in names
                 ],
                 ner_model="bench==synthetic",
@@ -539,6 +566,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = SearchSettings(namespace=f"bench-{uuid4().hex[:8]}-", cache_ttl_s=0)
     alias = alias_name(settings.namespace)
     es = AsyncElasticsearch(settings.es_url, request_timeout=120)
+    redis = Redis.from_url(settings.redis_dsn)
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
     service: subprocess.Popen[bytes] | None = None
@@ -549,6 +577,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         print(f"indexing {args.docs} synthetic articles into {alias} ...", flush=True)
         await index(es, settings.namespace, synthetic_articles(args.docs))
+        await seed_registry(redis, settings.namespace)
         bounds = bounds_from(dict((await es.search(index=alias, body=build_bounds_body())).body))
         service = start_service(settings.namespace, port, args.tree)
         if args.floor:
@@ -595,6 +624,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 process.terminate()
                 process.wait(timeout=15)
         await drop(es, settings.namespace)
+        await redis.delete(Layout(settings.namespace).names)
+        await redis.aclose()
         await es.close()
     return {
         "docs": args.docs,
