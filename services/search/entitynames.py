@@ -13,7 +13,7 @@ still missing. An id nobody can name is shown as itself.
 
 Each process keeps the names it found for ``ttl_s`` seconds (``SearchSettings.
 names_ttl_s``): the facets of consecutive searches name mostly the same ids,
-and asking the registry for ~400 of them cost a search ~0.7 CPU-ms
+and asking the registry for ~400 of them cost a search ~1–2 CPU-ms
 (``bench/search_latency.py``). The price: a renamed or merged entity shows
 its old name for up to that long, as a search answer cached in Redis
 (``cache_ttl_s``) already may.
