@@ -637,7 +637,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # The service's own CPU per search (user + system, all its threads):
         # what the API costs whatever the machine's load, unlike latency.
         "service_cpu_ms_per_search": round(service_cpu_ms, 2),
-        "floor_cpu_ms_per_search": round(floor_cpu_ms, 2),
+        # None without --floor (JSON has no NaN).
+        "floor_cpu_ms_per_search": None if math.isnan(floor_cpu_ms) else round(floor_cpu_ms, 2),
         "grouped": figures([r for r in rows if r[0] == "story"]),
         "ungrouped": figures([r for r in rows if r[0] != "story"]),
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -748,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     )
     print(f"service CPU per search: {result['service_cpu_ms_per_search']:.2f} ms", end="")
-    if not math.isnan(result["floor_cpu_ms_per_search"]):
+    if result["floor_cpu_ms_per_search"] is not None:
         print(f" (the bare proxy's: {result['floor_cpu_ms_per_search']:.2f} ms)", end="")
     print()
     print(f"load average at the end: {result['load_average']}")
