@@ -84,6 +84,7 @@ from uuid import uuid4
 import aiohttp
 import httpx
 import orjson
+from _stack import cpu_seconds, free_port, memory_kib, wait_until
 from elasticsearch import AsyncElasticsearch
 from redis.asyncio import Redis
 
@@ -191,12 +192,6 @@ QUERIES = [
     "football",
     "new",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -360,19 +355,6 @@ def start_floor(port: int, search_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     script = str(REPO / "bench" / "_floor_proxy.py")
     return subprocess.Popen([sys.executable, script, str(port), search_url], env=env, cwd=REPO)
-
-
-async def wait_listening(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.2)
-            continue
-        writer.close()
-        return
-    raise SystemExit(f"nothing listens on port {port}")
 
 
 async def wait_ready(client: httpx.AsyncClient, url: str, timeout: float = 30) -> None:
@@ -587,7 +569,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=30) as client:
             await wait_ready(client, api_url)
         if floor_url is not None:
-            await wait_listening(floor_port)
+            wait_until(lambda: accepts(floor_port), 30, "the floor proxy")
         # No Accept-Encoding, as the service's Elasticsearch client sends
         # none (elastic-transport skips aiohttp's "gzip, deflate"): with it,
         # Elasticsearch gzips the direct side's answers, and compressing and
@@ -604,8 +586,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 bounds,
                 floor_url,
             )
-            cpu_before = cpu_seconds(service.pid)
-            floor_before = cpu_seconds(floor.pid) if floor is not None else 0.0
+            cpu_before = process_cpu(service.pid)
+            floor_before = process_cpu(floor.pid) if floor is not None else 0.0
             rows = await measure(
                 session,
                 api_url,
@@ -615,9 +597,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 bounds,
                 floor_url,
             )
-            service_cpu_ms = (cpu_seconds(service.pid) - cpu_before) * 1000 / len(rows)
+            service_cpu_ms = (process_cpu(service.pid) - cpu_before) * 1000 / len(rows)
             if floor is not None:
-                floor_cpu_ms = (cpu_seconds(floor.pid) - floor_before) * 1000 / len(rows)
+                floor_cpu_ms = (process_cpu(floor.pid) - floor_before) * 1000 / len(rows)
     finally:
         for process in (service, floor):
             if process is not None:
@@ -649,20 +631,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def accepts(port: int) -> bool:
+    """Whether something accepts connections on a local port (raises until then)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
 
 
-def rss_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in KiB."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            found[name] = int(value.split()[0])
-    return found
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process that must still be running."""
+    if (seconds := cpu_seconds(pid)) is None:
+        raise SystemExit(f"process {pid} is gone")
+    return seconds
 
 
 async def run_export(rows: int) -> dict[str, Any]:
@@ -682,7 +661,7 @@ async def run_export(rows: int) -> dict[str, Any]:
         )
         async with httpx.AsyncClient(timeout=600) as client:
             await wait_ready(client, f"http://127.0.0.1:{port}")
-            before = rss_kib(service.pid)
+            before = memory_kib(service.pid)
             peak, received, lines = before["VmRSS"], 0, 0
             started = time.perf_counter()
             url = f"http://127.0.0.1:{port}/v1/search/export"
@@ -691,7 +670,7 @@ async def run_export(rows: int) -> dict[str, Any]:
                 async for chunk in response.aiter_bytes():
                     received += len(chunk)
                     lines += chunk.count(b"\n")
-                    peak = max(peak, rss_kib(service.pid)["VmRSS"])
+                    peak = max(peak, memory_kib(service.pid)["VmRSS"])
             seconds = time.perf_counter() - started
     finally:
         if service is not None:
