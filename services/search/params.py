@@ -132,25 +132,31 @@ def read_search_request(
             values[name] = tuple(values[name] or ())
         request = SearchRequest(**values)
     except ValidationError as exc:
-        # Located like FastAPI's own errors, so reasons read the same.
-        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from exc
+        raise invalid_query(exc) from exc
     if (problem := query_problem(request.q, max_expanding_terms)) is not None:
-        raise RequestValidationError(
-            [{"loc": ("query", "q"), "msg": problem, "type": "value_error"}]
-        )
+        raise query_problems([("q", problem)])
     if request.cursor is None and request.page * request.size > MAX_RESULT_WINDOW:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "page"),
-                    "msg": f"pages stop at result {MAX_RESULT_WINDOW:,}; "
-                    "follow next_cursor to go deeper",
-                    "type": "value_error",
-                }
-            ]
-        )
+        window = f"pages stop at result {MAX_RESULT_WINDOW:,}; follow next_cursor to go deeper"
+        raise query_problems([("page", window)])
     return request
+
+
+def invalid_query(exc: ValidationError) -> RequestValidationError:
+    """A model's refusal of query parameters, located like FastAPI's own
+    errors (``["query", name]``), so every route's reasons read the same."""
+    return RequestValidationError(
+        [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+    )
+
+
+def query_problems(problems: list[tuple[str, str]]) -> RequestValidationError:
+    """Refusals of query parameters found after validation: (name, reason)."""
+    return RequestValidationError(
+        [
+            {"loc": ("query", name), "msg": reason, "type": "value_error"}
+            for name, reason in problems
+        ]
+    )
 
 
 def search_request_dependency(

@@ -20,13 +20,13 @@ from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from services.search.limits import MAX_ENTITY_ID_CHARS, MAX_FILTER_VALUES, query_problem
 from services.search.models import DateBound
+from services.search.params import invalid_query, query_problems
 from services.subscriptions.live import LiveLimits, count_query, live_events, since_problem
 from services.subscriptions.matching import subscription_query
 from services.subscriptions.models import ENTITY_ID, SearchFields
@@ -140,9 +140,7 @@ def _live_fields(settings: SubscriptionsSettings, since: datetime, **given: Any)
         fields = SearchFields(**given)
         request = fields.search_request()  # what /v1/search would make of it
     except ValidationError as exc:
-        # Located like FastAPI's own errors, as /v1/search locates them.
-        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from exc
+        raise invalid_query(exc) from exc  # located as /v1/search locates them
     problems: list[tuple[str, str]] = []
     if (problem := query_problem(request.q, settings.search_max_expanding_terms)) is not None:
         problems.append(("q", problem))
@@ -150,7 +148,5 @@ def _live_fields(settings: SubscriptionsSettings, since: datetime, **given: Any)
     if (problem := since_problem(since, datetime.now(UTC), settings.live_max_age_s)) is not None:
         problems.append(("since", problem))
     if problems:
-        raise RequestValidationError(
-            [{"loc": ("query", f), "msg": m, "type": "value_error"} for f, m in problems]
-        )
+        raise query_problems(problems)
     return fields
