@@ -38,15 +38,20 @@ def _model() -> tuple[Any, Any, Any, Any] | None:
 
     if getattr(py3langid, "__version__", None) != SUPPORTED_VERSION:
         return None
-    identifier = langid._get_identifier()
-    if identifier._norm_probs or identifier.min_confidence is not None:
-        return None  # the module's identifier has neither; its _decide would differ
-    # The transition table (9.8 million entries) is viewed, not copied.
-    moves = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32)
-    if len(moves) != len(identifier.tk_nextmove):  # not 4-byte entries: a copy after all
-        moves = np.asarray(identifier.tk_nextmove, dtype=np.int64)
-    rows = np.asarray(identifier._rowbase, dtype=np.int64)
-    outputs = np.asarray(identifier.tk_output, dtype=np.int64)
+    try:
+        identifier = langid._get_identifier()
+        if identifier._norm_probs or identifier.min_confidence is not None:
+            return None  # the module's identifier has neither; its _decide would differ
+        # The transition table (9.8 million entries) is viewed, not copied.
+        moves = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32)
+        if len(moves) != len(identifier.tk_nextmove):  # not 4-byte entries: a copy after all
+            moves = np.asarray(identifier.tk_nextmove, dtype=np.int64)
+        rows = np.asarray(identifier._rowbase, dtype=np.int64)
+        outputs = np.asarray(identifier.tk_output, dtype=np.int64)
+    except (AttributeError, TypeError, ValueError):
+        # The version says 0.4.0 but the internals differ (a patched build):
+        # remembered as "not supported", so py3langid answers every time.
+        return None
     return identifier, moves, rows, outputs
 
 

@@ -47,7 +47,10 @@ def _classify(text: str) -> object:
 
     from services.cleaning.langid_walk import classify
 
-    language = classify(text)
+    try:
+        language = classify(text)
+    except Exception:  # py3langid's internals are not as pinned: the library answers
+        language = None
     if language is None:  # another py3langid version, or a text the walk leaves to it
         language, _score = py3langid.classify(text)
     return language

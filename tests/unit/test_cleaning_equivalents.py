@@ -112,6 +112,35 @@ def test_language_walk_on_random_texts() -> None:
             assert found == py3langid.classify(text)[0], repr(text)
 
 
+def test_a_short_window_is_caught_and_left_to_py3langid(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "The government announced new measures on Tuesday."
+    monkeypatch.setattr(langid_walk, "_WINDOW", 1)  # shorter than the automaton's depth
+    assert langid_walk.classify(text) is None
+    assert language.detect_language(text) == "en"
+
+
+def test_internals_not_as_pinned_leave_the_answer_to_py3langid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "The government announced new measures on Tuesday."
+    # The walk's model cannot be built: remembered as unsupported, not raised.
+    monkeypatch.setattr(py3langid.langid, "_get_identifier", lambda: object())
+    langid_walk._model.cache_clear()
+    try:
+        assert langid_walk._model() is None
+        assert langid_walk.classify(text) is None
+    finally:
+        monkeypatch.undo()
+        langid_walk._model.cache_clear()
+
+    # The walk itself fails: the worker still gets py3langid's answer, no exception.
+    def broken(_text: str) -> str | None:
+        raise AttributeError("_sparse_score")
+
+    monkeypatch.setattr(langid_walk, "classify", broken)
+    assert language.detect_language(text) == "en"
+
+
 def test_language_falls_back_to_py3langid(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "The government announced new measures on Tuesday."
     monkeypatch.setattr(langid_walk, "classify", lambda _text: None)
