@@ -26,6 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
 from services.search.syntax import parse
 
 # Entity ids as the entity pages take them (/v1/entities/{id}): a Wikidata id,
@@ -115,3 +118,22 @@ def query_problem(q: str, max_expanding: int) -> str | None:
             "each one is expanded into many words"
         )
     return None
+
+
+# ----------------------------------------------------------------- refusals
+def invalid_query(exc: ValidationError) -> RequestValidationError:
+    """A model's refusal of query parameters, located like FastAPI's own
+    errors (``["query", name]``), so every route's reasons read the same."""
+    return RequestValidationError(
+        [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+    )
+
+
+def query_problems(problems: list[tuple[str, str]]) -> RequestValidationError:
+    """Refusals of query parameters found after validation: (name, reason)."""
+    return RequestValidationError(
+        [
+            {"loc": ("query", name), "msg": reason, "type": "value_error"}
+            for name, reason in problems
+        ]
+    )

@@ -21,11 +21,15 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.datastructures import QueryParams
 
-from services.search.limits import MAX_FILTER_VALUES, query_problem
+from services.search.limits import (
+    MAX_FILTER_VALUES,
+    invalid_query,
+    query_problem,
+    query_problems,
+)
 from services.search.models import FACET_NAMES, DateBound, Grouping, SearchRequest, SortOrder
 from services.search.query import MAX_RESULT_WINDOW
 from shared.runtime.settings import SearchSettings
@@ -139,24 +143,6 @@ def read_search_request(
         window = f"pages stop at result {MAX_RESULT_WINDOW:,}; follow next_cursor to go deeper"
         raise query_problems([("page", window)])
     return request
-
-
-def invalid_query(exc: ValidationError) -> RequestValidationError:
-    """A model's refusal of query parameters, located like FastAPI's own
-    errors (``["query", name]``), so every route's reasons read the same."""
-    return RequestValidationError(
-        [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
-    )
-
-
-def query_problems(problems: list[tuple[str, str]]) -> RequestValidationError:
-    """Refusals of query parameters found after validation: (name, reason)."""
-    return RequestValidationError(
-        [
-            {"loc": ("query", name), "msg": reason, "type": "value_error"}
-            for name, reason in problems
-        ]
-    )
 
 
 def search_request_dependency(

@@ -24,9 +24,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
-from services.search.limits import MAX_ENTITY_ID_CHARS, MAX_FILTER_VALUES, query_problem
+from services.search.limits import (
+    MAX_ENTITY_ID_CHARS,
+    MAX_FILTER_VALUES,
+    invalid_query,
+    query_problem,
+    query_problems,
+)
 from services.search.models import DateBound
-from services.search.params import invalid_query, query_problems
 from services.subscriptions.live import LiveLimits, count_query, live_events, since_problem
 from services.subscriptions.matching import subscription_query
 from services.subscriptions.models import ENTITY_ID, SearchFields
