@@ -30,6 +30,7 @@ from services.entities.directory import EntityDirectory
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.entities import entities_router
 from services.search.errors import install_error_handlers
+from services.search.essearch import SearchClient
 from services.search.export import (
     MEDIA_TYPES,
     ExportFormat,
@@ -352,6 +353,7 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
             request_timeout=settings.es_request_timeout_s,
             serializer=OrjsonSerializer(),
         )
+        searches = SearchClient(settings.es_url, timeout_s=settings.es_request_timeout_s)
         # The cache must never slow a search down: short timeouts, no
         # retries (ResponseCache also rests a few seconds after a failure).
         redis = Redis.from_url(
@@ -385,10 +387,12 @@ def lifespan_for(settings: SearchSettings) -> Callable[[FastAPI], Any]:
             # Display names of entity ids (facets, chips, entity pages).
             directory=EntityDirectory(redis, namespace=settings.namespace),
             names_ttl_s=settings.names_ttl_s,
+            searches=searches,
         )
         try:
             yield
         finally:
+            await searches.close()
             await es.close()
             await redis.aclose()
 

@@ -21,13 +21,12 @@ its old name for up to that long, as a search answer cached in Redis
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError
@@ -35,7 +34,6 @@ from elasticsearch import ApiError
 from services.search.limits import ENTITY_ID_PATTERN, MAX_ENTITY_ID_CHARS
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
 MAX_ID_CHARS = MAX_ENTITY_ID_CHARS
@@ -170,14 +168,6 @@ class EntityNames:
         except (ApiError, TransportError) as exc:  # shown as ids rather than failing
             log.warning("could not read stored entity names", extra={"error": repr(exc)})
             return {}
-
-    async def alongside(self, work: Awaitable[T], ids: Sequence[str]) -> tuple[T, dict[str, str]]:
-        """`work` and the names of `ids` at once. Without ids to name, `work`
-        alone: no tasks are made (two loop turns saved on most searches)."""
-        if not ids:
-            return await work, {}
-        done, names = await asyncio.gather(work, self.names(ids))
-        return done, names
 
     async def names(self, ids: Iterable[str]) -> dict[str, str]:
         """id -> display name for every id that has one."""

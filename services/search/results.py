@@ -318,13 +318,27 @@ def search_answer(
     stories: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The API's answer to a search, as ``SearchResponse``'s fields (send it
-    with ``answer_json``). Facets and histogram are absent when the request
-    skipped them, or when no index exists yet. `names`: display names of the
-    entity ids shown (``entityfacets.search_ids``). `stories`: the stories of
-    a grouped page (``page_stories_from``)."""
-    aggs = raw.get("aggregations")
-    # A grouped search has its story count among the aggregations, facets or not.
-    aggs = aggs if aggs and "dates" in aggs else None
+    with ``answer_json``); no facets or histogram when the request skipped
+    them or no index exists yet. `names`: display names of the entity ids
+    shown (``entityfacets.search_ids``); `stories`: a grouped page's
+    (``page_stories_from``)."""
+    answer = page_answer(request, raw, next_cursor=next_cursor, spelling=spelling, names=names)
+    return with_followups(answer, raw, interval=interval, stories=stories)
+
+
+def page_answer(
+    request: SearchRequest,
+    raw: dict[str, Any],
+    *,
+    next_cursor: str | None,
+    spelling: Spelling | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """``search_answer`` but for what follow-up requests may still change:
+    the histogram (its second pass) and the hits' stories (a grouped page's
+    story counts). The service shapes this while they are out, then adds
+    them (``with_followups``)."""
+    aggs = _facet_aggregations(raw)
     return {
         "total": int(raw["hits"]["total"]["value"]),
         "stories": stories_total(raw),
@@ -333,12 +347,34 @@ def search_answer(
         "size": request.size,
         "next_cursor": next_cursor,
         "query": echo_of(request),
-        "hits": [with_story(hit_fields(h, names), stories) for h in raw["hits"]["hits"]],
+        "hits": [hit_fields(h, names) for h in raw["hits"]["hits"]],
         "facets": facets_fields(aggs, request, names) if aggs else None,
-        "histogram": histogram_fields(aggs["dates"], interval) if aggs else None,
+        "histogram": None,  # with_followups; its place kept for the JSON's field order
         "timed_out": bool(raw.get("timed_out")),
         "spelling": spelling.model_dump() if spelling is not None else None,
     }
+
+
+def with_followups(
+    answer: dict[str, Any],
+    raw: dict[str, Any],
+    *,
+    interval: Interval,
+    stories: Mapping[str, dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """A ``page_answer`` completed: the histogram at `interval` (from `raw`,
+    whose dates a second pass may have replaced) and each hit's story."""
+    if (aggs := _facet_aggregations(raw)) is not None:
+        answer["histogram"] = histogram_fields(aggs["dates"], interval)
+    if stories:
+        answer["hits"] = [with_story(hit, stories) for hit in answer["hits"]]
+    return answer
+
+
+def _facet_aggregations(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """Facet and histogram aggregations; None if not asked (a grouped search has its count)."""
+    aggs = raw.get("aggregations")
+    return aggs if aggs and "dates" in aggs else None
 
 
 def answer_json(answer: dict[str, Any]) -> bytes:

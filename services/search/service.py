@@ -24,6 +24,7 @@ from services.search import cursor as cursors
 from services.search.cache import CacheStatus, ResponseCache
 from services.search.entityfacets import search_ids
 from services.search.entitynames import Directory, EntityNames
+from services.search.essearch import SearchClient, requests_sent
 from services.search.facetsearch import build_facet_values_body, facet_values_from, value_ids
 from services.search.histogram import finer
 from services.search.models import (
@@ -48,11 +49,12 @@ from services.search.results import (
     answer_json,
     article_from,
     bounds_from,
+    page_answer,
     results_span,
-    search_answer,
     stories_total,
     suggestion_keys,
     suggestions_from,
+    with_followups,
 )
 from services.search.spelling import (
     build_spelling_body,
@@ -74,6 +76,9 @@ PIT_KEEP_ALIVE_S = 120.0
 # The corpus' date bounds only pick the histogram's interval; a minute-old
 # value is good enough and saves a request per search.
 BOUNDS_TTL_S = 60.0
+
+# A search of an alias nothing was indexed under yet finds nothing (no 404).
+EMPTY_IF_MISSING = {"ignore_unavailable": "true", "allow_no_indices": "true"}
 
 Result = tuple[bytes, CacheStatus]
 # A page of hits as Elasticsearch answered it, and how many hits came before.
@@ -100,8 +105,11 @@ class SearchService:
         max_fuzzy: int = 5,
         directory: Directory | None = None,
         names_ttl_s: float = 0.0,
+        searches: SearchClient,
     ) -> None:
         self.es = es
+        # Its _search requests; every other request goes through `es`.
+        self.searches = searches
         # Display names of entity ids: the registry, else the documents.
         self.names = EntityNames(directory, self._query, ttl_s=names_ttl_s)
         self.cache = cache
@@ -153,26 +161,32 @@ class SearchService:
             asked = raw if "suggest" in raw else None
             if (remedy := await self.respell(request, position, bounds, asked)) is not None:
                 (raw, seen), text, spelling = remedy
-        # Everything after the page depends on the page alone, so it goes
-        # out at once: the names of the entity ids of facets and hits (one
-        # registry round trip), the histogram's second pass if it needs one,
-        # and the story counts of a grouped page (one Elasticsearch request;
-        # serial, it was the largest extra wait of a search).
-        (interval, names), stories = await asyncio.gather(
-            self.names.alongside(self._fit_histogram(request, raw, bounds, text), search_ids(raw)),
+        # Everything after the page depends on the page alone. The follow-up
+        # requests (the histogram's second pass if it needs one, the story
+        # counts of a grouped page) go out first, and the page is shaped
+        # while Elasticsearch answers them: the names of the entity ids of
+        # facets and hits (kept per process, else one registry round trip),
+        # then the hits and facets, plain dicts sent with orjson (the
+        # models' bytes at a fraction of the CPU: results module docstring).
+        followups = asyncio.gather(
+            self._fit_histogram(request, raw, bounds, text),
             page_stories(self, request, raw, text),  # group=story only
         )
-        # Plain dicts, sent with orjson: the models' bytes at a fraction of
-        # the CPU (results module docstring).
-        answer = search_answer(
-            request,
-            raw,
-            next_cursor=self._next_cursor(request, raw, seen),
-            interval=interval,
-            spelling=spelling,
-            names=names,
-            stories=stories,
-        )
+        try:
+            names = await self.names.names(search_ids(raw))
+            await requests_sent()
+            answer = page_answer(
+                request,
+                raw,
+                next_cursor=self._next_cursor(request, raw, seen),
+                spelling=spelling,
+                names=names,
+            )
+        except BaseException:
+            followups.cancel()
+            raise
+        interval, stories = await followups
+        with_followups(answer, raw, interval=interval, stories=stories)
         if answer["next_cursor"] is None and isinstance(raw.get("pit_id"), str):
             await self.close_pit(raw["pit_id"])  # the walk is over
         if answer["timed_out"]:
@@ -283,14 +297,11 @@ class SearchService:
             return await self._send(ungrouped)
 
     async def _send(self, body: dict[str, Any]) -> dict[str, Any]:
+        # Searches go through their own lean client (essearch module docstring).
         if "pit" in body:
-            response = await self.es.search(body=body)
-        else:
-            # A missing alias (nothing indexed yet) reads as an empty corpus.
-            response = await self.es.search(
-                index=self.alias, body=body, ignore_unavailable=True, allow_no_indices=True
-            )
-        return dict(response.body)
+            return await self.searches.search(body)
+        # A missing alias (nothing indexed yet) reads as an empty corpus.
+        return await self.searches.search(body, self.alias, EMPTY_IF_MISSING)
 
     async def _continue(
         self,
