@@ -25,6 +25,8 @@ MAX_LIST_ITEMS = 200
 def text(value: Any, limit: int = MAX_LABEL_CHARS) -> str | None:
     """A string: the value itself, the first string of a list, a number
     written out; None for anything else. Cut at `limit` characters."""
+    if type(value) is str:  # nearly always: the checks below are for the rest
+        return value if len(value) <= limit else value[: limit - 1] + "…"
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str | int | float)), None)
     if isinstance(value, bool) or value is None:
@@ -39,7 +41,11 @@ def text(value: Any, limit: int = MAX_LABEL_CHARS) -> str | None:
 def texts(value: Any, limit: int = MAX_LIST_ITEMS) -> list[str]:
     """A list of strings from a list, a single value, or nothing."""
     items = value if isinstance(value, list) else [value]
-    found = (text(item) for item in items[:limit])
+    # A short string, nearly always, is kept as it is without a call.
+    found = (
+        item if type(item) is str and len(item) <= MAX_LABEL_CHARS else text(item)
+        for item in items[:limit]
+    )
     return [item for item in found if item is not None]
 
 
