@@ -10,6 +10,7 @@ strict policy forbids).
 
 from __future__ import annotations
 
+import gc
 import html
 import time
 from typing import TYPE_CHECKING
@@ -72,6 +73,12 @@ def serve(
     from shared.runtime.logs import configure_logging
 
     configure_logging(log_level, service=service)
+    # What exists now (modules, the app, its routes and models) lives as
+    # long as the process. Frozen out of the garbage collector's view, it is
+    # no longer walked by every full collection: on the search API each one
+    # took ~40 ms, a few per thousand searches, all of it in the tail.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, http=http, loop=loop)
 
 
