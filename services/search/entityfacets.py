@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from services.search import stored
 from services.search.entitynames import is_entity_id
 from services.search.models import FACET_FIELDS, FacetBucket, FacetName
 from shared.contracts.index import ENTITY_ID_FIELDS, ENTITY_KEY_SEP
@@ -144,8 +143,11 @@ def hit_ids(source: Mapping[str, Any]) -> dict[str, list[str]]:
     """The ids a result line shows, per group (the first few of each)."""
     found: dict[str, list[str]] = {}
     for group, field in ID_FIELDS.items():
-        ids = [i for i in stored.texts(source.get(field), CHIPS_PER_GROUP) if is_entity_id(i)]
-        found[group] = ids
+        # An id is a string of one form (is_entity_id): anything else stored
+        # there is skipped as it is, with no attempt to read a text out of it.
+        value = source.get(field)
+        items = value if isinstance(value, list) else [value]
+        found[group] = [i for i in items[:CHIPS_PER_GROUP] if is_entity_id(i)]
     return found
 
 

@@ -26,7 +26,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError
@@ -45,7 +45,7 @@ MAX_FALLBACK_IDS = 500
 MAX_CACHED_NAMES = 20_000
 
 
-def is_entity_id(value: object) -> bool:
+def is_entity_id(value: object) -> TypeGuard[str]:
     return (
         isinstance(value, str)
         and len(value) <= MAX_ID_CHARS
