@@ -50,6 +50,18 @@ over the floor is the search service's own work. With the floor, an untimed
 direct pass first gets each search's bodies (and warms Elasticsearch's caches
 for all three), then the three sides take turns going first.
 
+With ``--against DIR`` one more side is timed: the search API of another
+checkout (DIR, e.g. a ``git worktree`` of an older commit), started beside
+this one on the same namespace, so before and after are measured on the same
+Elasticsearch, data and moment; on this machine (much CPU steal) runs of the
+same tree differ by about 0.1 in ratio, so only sides of one run compare. It
+takes its turn going first with the others (with or without ``--floor``).
+Both services then get ``NEWSFLOW_SEARCH_RATE_LIMIT_REQUESTS`` far above what
+the run sends: they count the same client in the same Redis counter, whose
+600 requests a minute two services' searches would pass (429s), and a high
+limit, unlike 0 (off), keeps the limiter's count sent with every search, as
+in production. The ``--against`` service's CPU per search is printed too.
+
 With ``--export N`` it measures an export instead: N synthetic articles are
 indexed and the whole set is streamed from ``/v1/search/export`` (NDJSON,
 the export cap raised to N), while the service's resident memory is sampled
@@ -58,6 +70,7 @@ the export cap raised to N), while the service's resident memory is sampled
 Usage::
 
     .venv/bin/python bench/search_latency.py [--docs 2000] [--requests 300] [--warmup 30] [--floor]
+        [--tree DIR] [--against DIR]
     .venv/bin/python bench/search_latency.py --export 50000
 """
 
@@ -75,7 +88,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -376,6 +390,37 @@ async def post_json(session: aiohttp.ClientSession, url: str, body: bytes) -> by
         return await answer.read()
 
 
+@dataclass(frozen=True)
+class Row:
+    """One timed search: its group and each side's milliseconds (a side not
+    measured is NaN)."""
+
+    group: str
+    api: float
+    direct: float
+    took: float  # Elasticsearch's ``took`` of the direct side, summed
+    floor: float = math.nan
+    against: float = math.nan
+
+
+Side = Callable[[SearchRequest], Awaitable[None]]
+
+
+def api_side(session: aiohttp.ClientSession, url: str, times: list[float]) -> Side:
+    """A search API's side (this tree's or ``--against``'s), its times put in `times`."""
+
+    async def side(request: SearchRequest) -> None:
+        params = list(api_params(request).multi_items())
+        started = time.perf_counter()
+        async with session.get(f"{url}/v1/search", params=params) as api:
+            content = await api.read()
+        times.append((time.perf_counter() - started) * 1000)
+        if api.status != 200 or api.headers.get("X-Cache") != "BYPASS":
+            raise SystemExit(f"unexpected answer of {url}: {api.status}: {content[:300]!r}")
+
+    return side
+
+
 async def measure(
     session: aiohttp.ClientSession,
     api_url: str,
@@ -384,23 +429,16 @@ async def measure(
     requests: list[SearchRequest],
     bounds: Any,
     floor_url: str | None = None,
-) -> list[tuple[str, float, float, float, float]]:
-    """Per search: (group, API ms, direct ms, Elasticsearch ``took`` summed,
-    floor ms or NaN without ``floor_url``)."""
+    against_url: str | None = None,
+) -> list[Row]:
+    """Per search, each side's time: the API's, direct, and the floor's and
+    the ``--against`` API's when their URLs are given."""
     api_ms: list[float] = []
+    against_ms: list[float] = []
     es_ms: list[float] = []
     es_took: list[float] = []
     floor_ms: list[float] = []
     sent: list[bytes] = []  # the direct side's bodies of the current search
-
-    async def via_api(request: SearchRequest) -> None:
-        params = list(api_params(request).multi_items())
-        started = time.perf_counter()
-        async with session.get(f"{api_url}/v1/search", params=params) as api:
-            content = await api.read()
-        api_ms.append((time.perf_counter() - started) * 1000)
-        if api.status != 200 or api.headers.get("X-Cache") != "BYPASS":
-            raise SystemExit(f"unexpected API answer {api.status}: {content[:300]!r}")
 
     async def direct(request: SearchRequest) -> None:
         # The body is built and encoded before the clock starts: the API's
@@ -443,26 +481,35 @@ async def measure(
             floor.raise_for_status()
         floor_ms.append((time.perf_counter() - started) * 1000)
 
-    # Which side goes first alternates: the second one finds Elasticsearch's
-    # caches (filters, pages of the index) warmed by the first. With the
+    # Which side goes first alternates: the next one finds Elasticsearch's
+    # caches (filters, pages of the index) warmed by the one before. With the
     # floor, which needs the direct side's bodies, an untimed direct pass
-    # first gets them (and warms the caches for all three), then the three
-    # sides take turns going first.
+    # first gets them (and warms the caches for all sides). Each search, the
+    # order turns by one: every side goes first as often as the others.
+    sides = [api_side(session, api_url, api_ms), direct]
+    if floor_url is not None:
+        sides.append(via_floor)
+    if against_url is not None:
+        sides.append(api_side(session, against_url, against_ms))
     for i, request in enumerate(requests):
-        if floor_url is None:
-            first, second = (via_api, direct) if i % 2 == 0 else (direct, via_api)
-            await first(request)
-            await second(request)
-            continue
-        await direct(request)
-        del es_ms[-1], es_took[-1]
-        sides = [via_api, direct, via_floor]
-        for side in sides[i % 3 :] + sides[: i % 3]:
+        if floor_url is not None:
+            await direct(request)
+            del es_ms[-1], es_took[-1]
+        turn = i % len(sides)
+        for side in sides[turn:] + sides[:turn]:
             await side(request)
-    floors = floor_ms or [float("nan")] * len(requests)
+    unmeasured = [math.nan] * len(requests)
     return [
-        (r.group, a, e, t, f)
-        for r, a, e, t, f in zip(requests, api_ms, es_ms, es_took, floors, strict=True)
+        Row(r.group, a, e, t, f, g)
+        for r, a, e, t, f, g in zip(
+            requests,
+            api_ms,
+            es_ms,
+            es_took,
+            floor_ms or unmeasured,
+            against_ms or unmeasured,
+            strict=True,
+        )
     ]
 
 
@@ -501,21 +548,36 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)}
 
 
-def figures(rows: Sequence[tuple[str, float, float, float, float]]) -> dict[str, Any]:
-    api = summary([r[1] for r in rows])
-    es = summary([r[2] for r in rows])
-    found = {
+def ratios(side: dict[str, float], direct: dict[str, float]) -> dict[str, float]:
+    return {p: round(side[p] / direct[p], 3) for p in ("p50", "p95", "p99")}
+
+
+def figures(rows: Sequence[Row]) -> dict[str, Any]:
+    api = summary([r.api for r in rows])
+    es = summary([r.direct for r in rows])
+    found: dict[str, Any] = {
         "searches": len(rows),
         "api_ms": api,
         "elasticsearch_ms": es,
-        "elasticsearch_took_ms": summary([r[3] for r in rows]),
-        "ratio": {p: round(api[p] / es[p], 3) for p in ("p50", "p95", "p99")},
+        "elasticsearch_took_ms": summary([r.took for r in rows]),
+        "ratio": ratios(api, es),
     }
-    if rows and not math.isnan(rows[0][4]):  # the floor was measured
-        floor = summary([r[4] for r in rows])
+    if rows and not math.isnan(rows[0].floor):  # the floor was measured
+        floor = summary([r.floor for r in rows])
         found["floor_ms"] = floor
-        found["floor_ratio"] = {p: round(floor[p] / es[p], 3) for p in ("p50", "p95", "p99")}
+        found["floor_ratio"] = ratios(floor, es)
+    # None without --against (JSON has no NaN).
+    against = (
+        summary([r.against for r in rows]) if rows and not math.isnan(rows[0].against) else None
+    )
+    found["against_ms"] = against
+    found["against_ratio"] = None if against is None else ratios(against, es)
     return found
+
+
+def cells(ms: dict[str, float], ratio: dict[str, float]) -> str:
+    """A side's two cells: p50 / p95 ms, and its ratio to direct."""
+    return f" {ms['p50']:.1f} / {ms['p95']:.1f} | {ratio['p50']:.2f} / {ratio['p95']:.2f} |"
 
 
 def table(parts: dict[str, dict[str, Any]]) -> str:
@@ -524,24 +586,58 @@ def table(parts: dict[str, dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     floors = all("floor_ms" in f for f in parts.values())
+    against = all(f.get("against_ms") is not None for f in parts.values())
     if floors:
         lines[0] += " floor p50 / p95 ms | floor ratio p50 / p95 |"
+        lines[1] += "---:|---:|"
+    if against:
+        lines[0] += " against p50 / p95 ms | against ratio p50 / p95 |"
         lines[1] += "---:|---:|"
     for label, f in parts.items():
         es, api, ratio = f["elasticsearch_ms"], f["api_ms"], f["ratio"]
         line = (
             f"| {label} | {f['searches']} | {es['p50']:.1f} / {es['p95']:.1f} "
-            f"| {api['p50']:.1f} / {api['p95']:.1f} "
-            f"| {ratio['p50']:.2f} / {ratio['p95']:.2f} | {f['elasticsearch_took_ms']['p50']:.0f} |"
+            f"|{cells(api, ratio)} {f['elasticsearch_took_ms']['p50']:.0f} |"
         )
         if floors:
-            floor, floor_ratio = f["floor_ms"], f["floor_ratio"]
-            line += (
-                f" {floor['p50']:.1f} / {floor['p95']:.1f} "
-                f"| {floor_ratio['p50']:.2f} / {floor_ratio['p95']:.2f} |"
-            )
+            line += cells(f["floor_ms"], f["floor_ratio"])
+        if against:
+            line += cells(f["against_ms"], f["against_ratio"])
         lines.append(line)
     return "\n".join(lines)
+
+
+# With --against, both services' rate limit: far above what a run sends (see
+# the module docstring).
+RATE_LIMIT_FOR_TWO = {"NEWSFLOW_SEARCH_RATE_LIMIT_REQUESTS": "1000000"}
+
+
+async def start_sides(
+    args: argparse.Namespace,
+    settings: SearchSettings,
+    processes: dict[str, subprocess.Popen[bytes]],
+) -> dict[str, str]:
+    """Start the processes the run times, each put in `processes` by side as
+    it starts (the caller stops them whatever happens); their URLs by side,
+    once they answer."""
+    urls: dict[str, str] = {}
+    extra = RATE_LIMIT_FOR_TWO if args.against else {}
+    trees = {"service": args.tree, **({"against": args.against} if args.against else {})}
+    for side, tree in trees.items():
+        port = free_port()
+        processes[side] = start_service(settings.namespace, port, tree, **extra)
+        urls[side] = f"http://127.0.0.1:{port}"
+    if args.floor:
+        floor_port = free_port()
+        search = f"{settings.es_url}/{alias_name(settings.namespace)}/_search"
+        processes["floor"] = start_floor(floor_port, search)
+        urls["floor"] = f"http://127.0.0.1:{floor_port}"
+    async with httpx.AsyncClient(timeout=30) as client:
+        for side in trees:
+            await wait_ready(client, urls[side])
+    if args.floor:
+        wait_until(lambda: accepts(floor_port), 30, "the floor proxy")
+    return urls
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -549,27 +645,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     alias = alias_name(settings.namespace)
     es = AsyncElasticsearch(settings.es_url, request_timeout=120)
     redis = Redis.from_url(settings.redis_dsn)
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}"
-    service: subprocess.Popen[bytes] | None = None
-    floor: subprocess.Popen[bytes] | None = None
-    floor_url = None
-    floor_port = 0
-    floor_cpu_ms = float("nan")
+    processes: dict[str, subprocess.Popen[bytes]] = {}  # by side: service, floor, against
     try:
         print(f"indexing {args.docs} synthetic articles into {alias} ...", flush=True)
         await index(es, settings.namespace, synthetic_articles(args.docs))
         await seed_registry(redis, settings.namespace)
         bounds = bounds_from(dict((await es.search(index=alias, body=build_bounds_body())).body))
-        service = start_service(settings.namespace, port, args.tree)
-        if args.floor:
-            floor_port = free_port()
-            floor = start_floor(floor_port, f"{settings.es_url}/{alias}/_search")
-            floor_url = f"http://127.0.0.1:{floor_port}"
-        async with httpx.AsyncClient(timeout=30) as client:
-            await wait_ready(client, api_url)
-        if floor_url is not None:
-            wait_until(lambda: accepts(floor_port), 30, "the floor proxy")
+        urls = await start_sides(args, settings, processes)
         # No Accept-Encoding, as the service's Elasticsearch client sends
         # none (elastic-transport skips aiohttp's "gzip, deflate"): with it,
         # Elasticsearch gzips the direct side's answers, and compressing and
@@ -577,34 +659,31 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=30), skip_auto_headers=NO_COMPRESSION
         ) as session:
-            await measure(
-                session,
-                api_url,
-                settings.es_url,
-                alias,
-                request_mix(args.warmup, 3),
-                bounds,
-                floor_url,
-            )
-            cpu_before = process_cpu(service.pid)
-            floor_before = process_cpu(floor.pid) if floor is not None else 0.0
-            rows = await measure(
-                session,
-                api_url,
-                settings.es_url,
-                alias,
-                request_mix(args.requests),
-                bounds,
-                floor_url,
-            )
-            service_cpu_ms = (process_cpu(service.pid) - cpu_before) * 1000 / len(rows)
-            if floor is not None:
-                floor_cpu_ms = (process_cpu(floor.pid) - floor_before) * 1000 / len(rows)
+
+            async def timed(requests: list[SearchRequest]) -> list[Row]:
+                return await measure(
+                    session,
+                    urls["service"],
+                    settings.es_url,
+                    alias,
+                    requests,
+                    bounds,
+                    urls.get("floor"),
+                    urls.get("against"),
+                )
+
+            await timed(request_mix(args.warmup, 3))
+            before = {side: process_cpu(p.pid) for side, p in processes.items()}
+            rows = await timed(request_mix(args.requests))
+            # Each process's CPU per search (user + system, all its threads).
+            cpu_ms = {
+                side: round((process_cpu(p.pid) - before[side]) * 1000 / len(rows), 2)
+                for side, p in processes.items()
+            }
     finally:
-        for process in (service, floor):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=15)
+        for process in processes.values():
+            process.terminate()
+            process.wait(timeout=15)
         await drop(es, settings.namespace)
         await redis.delete(Layout(settings.namespace).names)
         await redis.aclose()
@@ -613,22 +692,37 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "docs": args.docs,
         "requests": args.requests,
         "warmup": args.warmup,
+        # The search API's checkout, and --against's (None without it).
+        "tree": revision(args.tree),
+        "against_tree": revision(args.against) if args.against else None,
         # Direct side: the search body, plus the page-stories body for grouped
         # searches (the same Elasticsearch requests as the API).
         **figures(rows),
         # The service's own CPU per search (user + system, all its threads):
         # what the API costs whatever the machine's load, unlike latency.
-        "service_cpu_ms_per_search": round(service_cpu_ms, 2),
-        # None without --floor (JSON has no NaN).
-        "floor_cpu_ms_per_search": None if math.isnan(floor_cpu_ms) else round(floor_cpu_ms, 2),
-        "grouped": figures([r for r in rows if r[0] == "story"]),
-        "ungrouped": figures([r for r in rows if r[0] != "story"]),
+        "service_cpu_ms_per_search": cpu_ms["service"],
+        # None without --floor / --against.
+        "floor_cpu_ms_per_search": cpu_ms.get("floor"),
+        "against_cpu_ms_per_search": cpu_ms.get("against"),
+        "grouped": figures([r for r in rows if r.group == "story"]),
+        "ungrouped": figures([r for r in rows if r.group != "story"]),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
     }
+
+
+def revision(tree: Path) -> str:
+    """A checkout and its commit, for the record (read only: ``rev-parse``)."""
+    done = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"{tree.resolve()} @ {done.stdout.strip() or '?'}"
 
 
 def accepts(port: int) -> bool:
@@ -703,6 +797,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "(before/after comparisons; the bodies sent directly come from this one)",
     )
     parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also time the search API of another checkout (e.g. a git worktree of an "
+        "older commit), in the same run: before/after on the same Elasticsearch and moment",
+    )
+    parser.add_argument(
         "--floor",
         action="store_true",
         help="also time bench/_floor_proxy.py, a bare Python proxy replaying the same "
@@ -731,6 +833,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if result["floor_cpu_ms_per_search"] is not None:
         print(f" (the bare proxy's: {result['floor_cpu_ms_per_search']:.2f} ms)", end="")
     print()
+    if result["against_cpu_ms_per_search"] is not None:
+        print(
+            f"against service CPU per search: {result['against_cpu_ms_per_search']:.2f} ms"
+            f" ({result['against_tree']})"
+        )
     print(f"load average at the end: {result['load_average']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
