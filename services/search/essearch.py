@@ -89,6 +89,8 @@ class SearchClient:
         try:
             try:
                 return await self._post(url, data)
+            except aiohttp.ClientConnectorError:
+                raise  # refused: the node is down (a ClientOSError too, not stale)
             except STALE_CONNECTION:
                 return await self._post(url, data)
         except TimeoutError as exc:
