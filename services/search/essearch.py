@@ -2,26 +2,28 @@
 
 Why not the elasticsearch-py client the rest of the service uses: a search
 is the service's hot path, and that client's layers (the node pool, its
-header objects and compatibility headers, response wrappers, request
-logging) cost ~0.6 CPU-ms and ~0.8 ms of latency per request on this
-machine over a bare aiohttp POST of the same body, and a search page makes
-1.8 requests on average (``bench/search_latency.py``; docs/benchmarks.md,
-"Fourth pass"). Only ``_search`` comes here, to the one node the service is
-given: a body in, the parsed answer out. Every other request (documents,
-points in time, mappings) stays with elasticsearch-py.
+header objects, response wrappers, request logging) cost ~0.4 CPU-ms per
+request on this machine over a bare aiohttp POST of the same body, and a
+search page makes 1.8 requests on average (``bench/search_client_cost.py``;
+docs/benchmarks.md, "Fourth pass"). Only ``_search`` comes here, to the one
+node the service is given: a body in, the parsed answer out. Every other
+request (documents, points in time, mappings) stays with elasticsearch-py.
 
-Failures are raised as elasticsearch-py raises them, so every caller and
+It behaves as the service's elasticsearch-py client did, so every caller and
 the API's error handlers are unchanged:
 
+- the same headers (JSON, compatible with version 8 answers), no
+  compression, no cookies kept;
 - an error status is the ``ApiError`` subclass elasticsearch-py raises for
   it (``BadRequestError`` for 400, ``NotFoundError`` for 404, ...), with
-  Elasticsearch's error type as its message and the parsed body;
-- no answer within the time budget is ``ConnectionTimeout``;
-- a refused or broken connection is ``ConnectionError``. A pooled
-  keep-alive connection Elasticsearch has since closed fails on its first
-  use; a search is read-only, so that failure is tried once more on a new
-  connection, as elasticsearch-py retries it (connection refused is not
-  tried again: the node is down, and the API says so at once).
+  Elasticsearch's error type as its message and the parsed body; an answer
+  that is not a JSON object is ``SerializationError``;
+- a busy or unavailable node (429, 502, 503, 504) and a pooled keep-alive
+  connection Elasticsearch has since closed are tried again, up to 3 more
+  times (elasticsearch-py's defaults; a search is read-only);
+- no answer within the time budget is ``ConnectionTimeout`` (not tried
+  again); a refused connection is ``ConnectionError`` at once (the node is
+  down; elasticsearch-py, with its one node, ends the same way).
 """
 
 from __future__ import annotations
@@ -39,18 +41,26 @@ from elastic_transport import (
     ConnectionTimeout,
     HttpHeaders,
     NodeConfig,
+    SerializationError,
 )
 from elastic_transport.client_utils import url_to_node_config
 from elasticsearch.exceptions import HTTP_EXCEPTIONS, ApiError
 
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+# What elasticsearch-py 8 sends: Elasticsearch answers in its version 8 form.
+COMPATIBLE_JSON = "application/vnd.elasticsearch+json; compatible-with=8"
+HEADERS = {"Content-Type": COMPATIBLE_JSON, "Accept": COMPATIBLE_JSON}
 
 # As many connections as searches this process runs at once against the
 # node; beyond it, searches wait for a connection rather than open more.
 MAX_CONNECTIONS = 32
 
-# A pooled connection the server closed while it sat idle: safe to retry
-# a read-only request on a new one.
+# Tries after the first, and what is tried again (elasticsearch-py's defaults).
+MAX_RETRIES = 3
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+# A pooled connection the server closed while it sat idle. (A refused
+# connection, aiohttp.ClientConnectorError, is a ClientOSError too: it is
+# caught first.)
 STALE_CONNECTION = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
@@ -63,20 +73,25 @@ class SearchClient:
         self._node: NodeConfig = url_to_node_config(self._url)
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
-        # Made on first use, inside the running loop (aiohttp's rule).
-        # No Accept-Encoding: a gzipped ~23 KB answer costs more to inflate
-        # than it saves on a local network (elasticsearch-py asks for none).
-        if self._session is None or self._session.closed:
+        # Made on first use, inside the running loop (aiohttp's rule). No
+        # Accept-Encoding: a gzipped ~23 KB answer costs more to inflate than
+        # it saves on a local network (elasticsearch-py asks for none either).
+        if self._closed:  # a search still running as the service stops
+            raise ConnectionError(f"{self._url}: the search client is closed")
+        if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
                 timeout=self._timeout,
                 skip_auto_headers=("Accept-Encoding", "User-Agent"),
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 
@@ -86,27 +101,37 @@ class SearchClient:
         path = f"/{index}/_search" if index else "/_search"
         url = f"{self._url}{path}?{urlencode(params)}" if params else f"{self._url}{path}"
         data = orjson.dumps(body)
-        try:
+        for retries_left in range(MAX_RETRIES, -1, -1):
             try:
                 return await self._post(url, data)
-            except aiohttp.ClientConnectorError:
-                raise  # refused: the node is down (a ClientOSError too, not stale)
-            except STALE_CONNECTION:
-                return await self._post(url, data)
-        except TimeoutError as exc:
-            raise ConnectionTimeout(f"no answer from {self._url} in time", errors=(exc,)) from exc
-        except aiohttp.ClientError as exc:
-            raise ConnectionError(f"{self._url}: {exc!r}", errors=(exc,)) from exc
+            except ApiError as exc:
+                if exc.meta.status not in RETRY_STATUSES or not retries_left:
+                    raise
+            except TimeoutError as exc:
+                raise ConnectionTimeout(
+                    f"no answer from {self._url} in time", errors=(exc,)
+                ) from exc
+            except aiohttp.ClientConnectorError as exc:
+                raise ConnectionError(f"{self._url}: {exc!r}", errors=(exc,)) from exc
+            except STALE_CONNECTION as exc:
+                if not retries_left:
+                    raise ConnectionError(f"{self._url}: {exc!r}", errors=(exc,)) from exc
+            except aiohttp.ClientError as exc:
+                raise ConnectionError(f"{self._url}: {exc!r}", errors=(exc,)) from exc
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def _post(self, url: str, data: bytes) -> dict[str, Any]:
         started = time.perf_counter()
-        async with self._open().post(url, data=data, headers=JSON_HEADERS) as answer:
+        async with self._open().post(url, data=data, headers=HEADERS) as answer:
             content = await answer.read()
-            if answer.status >= 300:
+            if not 200 <= answer.status < 300:
                 raise self._refusal(answer, content, time.perf_counter() - started)
-        found = orjson.loads(content)
+        try:
+            found = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            raise SerializationError(f"{self._url} answered a search with no JSON") from exc
         if not isinstance(found, dict):
-            raise ConnectionError(f"{self._url} answered a search with {type(found).__name__}")
+            raise SerializationError(f"{self._url} answered a search with {type(found).__name__}")
         return found
 
     def _refusal(self, answer: aiohttp.ClientResponse, content: bytes, duration: float) -> ApiError:

@@ -14,8 +14,8 @@ from uuid import uuid4
 
 import pytest
 import pytest_asyncio
-from elastic_transport import ConnectionError, ConnectionTimeout
-from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
+from elastic_transport import ConnectionError, ConnectionTimeout, SerializationError
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
 from services.search.essearch import SearchClient, requests_sent
 from services.search.service import EMPTY_IF_MISSING
@@ -86,16 +86,30 @@ async def test_a_refused_connection_is_a_connection_error() -> None:
         await client.close()
 
 
+def reply(status: int, body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+    return head.encode() + b"\r\n\r\n" + body
+
+
 class Server:
     """A real HTTP/1.1 server on a thread, one connection at a time: it
-    answers each request with ANSWER, or never (``silent``), or once and
-    then closes the connection without saying so (``close_after_one``)."""
+    answers each request with the next of `replies`, then with ANSWER; or
+    never (``silent``); or once, then closes the connection without saying
+    so (``close_after_one``)."""
 
-    def __init__(self, *, silent: bool = False, close_after_one: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        silent: bool = False,
+        close_after_one: bool = False,
+        replies: tuple[bytes, ...] = (),
+    ) -> None:
         self.silent = silent
         self.close_after_one = close_after_one
+        self.replies = list(replies)
         self.arrived = threading.Event()
         self.connections = 0
+        self.requests = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(10)
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
@@ -121,9 +135,10 @@ class Server:
                     return
                 request += chunk
             self.arrived.set()
+            self.requests += 1
             if self.silent:
                 continue
-            connection.sendall(HEAD + ANSWER)
+            connection.sendall(self.replies.pop(0) if self.replies else HEAD + ANSWER)
             if self.close_after_one:
                 return
 
@@ -177,3 +192,50 @@ async def test_a_connection_the_server_closed_is_tried_again_on_a_new_one() -> N
         await client.close()
         closing.close()
     assert closing.connections == 3
+
+
+BUSY = reply(429, b'{"error":{"type":"es_rejected_execution_exception"},"status":429}')
+
+
+async def test_a_busy_node_is_asked_again_up_to_three_more_times() -> None:
+    """As elasticsearch-py did: 429, 502, 503 and 504 are tried again."""
+    recovering = Server(replies=(BUSY, reply(503, b"unavailable"), BUSY))
+    busy = Server(replies=(BUSY,) * 4)
+    client, refusing = (
+        SearchClient(recovering.url, timeout_s=5),
+        SearchClient(busy.url, timeout_s=5),
+    )
+    try:
+        assert (await client.search({"size": 0}))["took"] == 1
+        with pytest.raises(ApiError) as refused:
+            await refusing.search({"size": 0})
+    finally:
+        await client.close()
+        await refusing.close()
+        recovering.close()
+        busy.close()
+    assert recovering.requests == 4 and busy.requests == 4
+    assert refused.value.status_code == 429
+    assert refused.value.message == "es_rejected_execution_exception"
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"a": 1e400}', b"[1, 2]", b""])
+async def test_an_answer_that_is_no_json_object_is_a_transport_error(body: bytes) -> None:
+    """A transport failure (a 503 at the API, a follow-up left out), as
+    elasticsearch-py's SerializationError was; never an unhandled error."""
+    odd = Server(replies=(reply(200, body),))
+    client = SearchClient(odd.url, timeout_s=5)
+    try:
+        with pytest.raises(SerializationError):
+            await client.search({"size": 0})
+    finally:
+        await client.close()
+        odd.close()
+
+
+async def test_a_closed_client_refuses_rather_than_opening_a_session(server: Server) -> None:
+    client = SearchClient(server.url, timeout_s=5)
+    await client.search({"size": 0})
+    await client.close()
+    with pytest.raises(ConnectionError):
+        await client.search({"size": 0})
