@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from services.search import stored
 from services.search.entitynames import is_entity_id
 from services.search.models import FACET_FIELDS, FacetBucket, FacetName
 from shared.contracts.index import ENTITY_ID_FIELDS, ENTITY_KEY_SEP
@@ -143,11 +144,12 @@ def hit_ids(source: Mapping[str, Any]) -> dict[str, list[str]]:
     """The ids a result line shows, per group (the first few of each)."""
     found: dict[str, list[str]] = {}
     for group, field in ID_FIELDS.items():
-        # An id is a string of one form (is_entity_id): anything else stored
-        # there is skipped as it is, with no attempt to read a text out of it.
+        # stored.texts without its call per item: an id is nearly always a
+        # string as stored; anything else is read as a text first, as there.
         value = source.get(field)
         items = value if isinstance(value, list) else [value]
-        found[group] = [i for i in items[:CHIPS_PER_GROUP] if is_entity_id(i)]
+        read = (i if type(i) is str else stored.text(i) for i in items[:CHIPS_PER_GROUP])
+        found[group] = [i for i in read if is_entity_id(i)]
     return found
 
 

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from services.search.entityfacets import (
+    CHIPS_PER_GROUP,
     entity_aggregations,
     entity_buckets,
     entity_clause,
+    hit_ids,
     parse_key,
     search_ids,
     split_values,
@@ -104,6 +106,22 @@ def test_a_search_names_the_ids_of_its_facets_and_hits_at_once() -> None:
         },
     }
     assert search_ids(raw) == [ADA, "Q30", "Q31"]
+
+
+def test_a_hit_shows_the_ids_stored_in_any_shape_a_text_is_read_from() -> None:
+    """Odd stored shapes give the chips ``stored.texts`` reads from them (an
+    id in a nested list is the list's first text, as the facets count it);
+    whatever is not an id is left out, and at most CHIPS_PER_GROUP per group."""
+    source: dict[str, Any] = {
+        "people_ids": [ADA, 42, ["Q43", "Q44"], None, {"id": "Q45"}, "Q" + "1" * 600, True],
+        "places_ids": [["Q1"]],
+        "organisations_ids": [f"Q{i}" for i in range(CHIPS_PER_GROUP + 5)],
+    }
+    assert hit_ids(source) == {
+        "people": [ADA, "Q43"],
+        "organisations": [f"Q{i}" for i in range(CHIPS_PER_GROUP)],
+        "places": ["Q1"],
+    }
 
 
 def test_entity_keys_end_with_the_id() -> None:
