@@ -184,6 +184,8 @@ class SearchService:
             )
         except BaseException:
             followups.cancel()
+            if followups.done() and not followups.cancelled():
+                followups.exception()  # one failed first: retrieved, not logged as lost
             raise
         interval, stories = await followups
         with_followups(answer, raw, interval=interval, stories=stories)
