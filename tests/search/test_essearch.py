@@ -10,6 +10,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import pytest
@@ -153,44 +154,43 @@ def server() -> Iterator[Server]:
     running.close()
 
 
+@asynccontextmanager
+async def asking(server: Server, timeout_s: float = 5) -> AsyncIterator[SearchClient]:
+    """A client of `server`; both closed at the end."""
+    client = SearchClient(server.url, timeout_s=timeout_s)
+    try:
+        yield client
+    finally:
+        await client.close()
+        server.close()
+
+
 async def test_a_request_is_on_the_wire_once_requests_sent_returns(server: Server) -> None:
     """``requests_sent``'s two loop turns are what the installed aiohttp
     takes, on a pooled connection, to write a request: the loop is then
     blocked, so nothing written later could reach the server."""
-    client = SearchClient(server.url, timeout_s=5)
-    try:
+    async with asking(server) as client:
         await client.search({"size": 0})  # the connection, pooled
         server.arrived.clear()
         pending = asyncio.ensure_future(client.search({"size": 0}))
         await requests_sent()
         assert server.arrived.wait(2.0), "the request was not written in two loop turns"
         assert (await pending)["took"] == 1
-    finally:
-        await client.close()
 
 
 async def test_no_answer_in_time_is_a_connection_timeout() -> None:
-    silent = Server(silent=True)
-    client = SearchClient(silent.url, timeout_s=0.3)
-    try:
+    async with asking(Server(silent=True), timeout_s=0.3) as client:
         with pytest.raises(ConnectionTimeout):
             await client.search({"size": 0})
-    finally:
-        await client.close()
-        silent.close()
 
 
 async def test_a_connection_the_server_closed_is_tried_again_on_a_new_one() -> None:
     """Each search after the first finds the connection the server closed
     still pooled (no loop turn in between for the close to arrive)."""
     closing = Server(close_after_one=True)
-    client = SearchClient(closing.url, timeout_s=5)
-    try:
+    async with asking(closing) as client:
         for _ in range(3):
             assert (await client.search({"size": 0}))["took"] == 1
-    finally:
-        await client.close()
-        closing.close()
     assert closing.connections == 3
 
 
@@ -201,19 +201,10 @@ async def test_a_busy_node_is_asked_again_up_to_three_more_times() -> None:
     """As elasticsearch-py did: 429, 502, 503 and 504 are tried again."""
     recovering = Server(replies=(BUSY, reply(503, b"unavailable"), BUSY))
     busy = Server(replies=(BUSY,) * 4)
-    client, refusing = (
-        SearchClient(recovering.url, timeout_s=5),
-        SearchClient(busy.url, timeout_s=5),
-    )
-    try:
+    async with asking(recovering) as client, asking(busy) as refusing:
         assert (await client.search({"size": 0}))["took"] == 1
         with pytest.raises(ApiError) as refused:
             await refusing.search({"size": 0})
-    finally:
-        await client.close()
-        await refusing.close()
-        recovering.close()
-        busy.close()
     assert recovering.requests == 4 and busy.requests == 4
     assert refused.value.status_code == 429
     assert refused.value.message == "es_rejected_execution_exception"
@@ -223,14 +214,9 @@ async def test_a_busy_node_is_asked_again_up_to_three_more_times() -> None:
 async def test_an_answer_that_is_no_json_object_is_a_transport_error(body: bytes) -> None:
     """A transport failure (a 503 at the API, a follow-up left out), as
     elasticsearch-py's SerializationError was; never an unhandled error."""
-    odd = Server(replies=(reply(200, body),))
-    client = SearchClient(odd.url, timeout_s=5)
-    try:
+    async with asking(Server(replies=(reply(200, body),))) as client:
         with pytest.raises(SerializationError):
             await client.search({"size": 0})
-    finally:
-        await client.close()
-        odd.close()
 
 
 async def test_a_closed_client_refuses_rather_than_opening_a_session(server: Server) -> None:
